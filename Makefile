@@ -1,0 +1,64 @@
+# One task runner. `make run` starts the app with embedded defaults; `make test` runs every test.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+
+# Reflex and bun keep their files inside the project; bun comes from the npm registry.
+export PATH := $(CURDIR)/.tools/node_modules/.bin:$(CURDIR)/$(BIN):$(PATH)
+export REFLEX_DIR := $(CURDIR)/.reflex-home
+export BUN_INSTALL := $(CURDIR)/.bun-home
+export BUN_INSTALL_CACHE_DIR := $(CURDIR)/.bun-cache
+export REFLEX_TELEMETRY_ENABLED := false
+export REFLEX_CHECK_LATEST_VERSION := false
+export PYTHONPATH := $(CURDIR)
+
+PORT ?= 3000
+
+.PHONY: install run test test-fast test-e2e lint format bench migrate clean
+
+install: $(VENV)/.installed .tools/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+.tools/.installed:
+	mkdir -p .tools
+	npm install --silent --no-audit --no-fund --prefix .tools bun@1.4.5
+	touch $@
+
+migrate: install
+	$(PY) -m scripts.prestart
+
+run: install migrate
+	$(BIN)/reflex run --env prod --frontend-port $(PORT) --backend-port $(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# Unit, integration and real-fixture tiers (real PostgreSQL and Redis), then the browser tier
+# in its own run: Playwright's event loop clashes with pytest-asyncio.
+test: install
+	bash scripts/ensure-chromium
+	$(BIN)/ruff check .
+	$(BIN)/reflex compile --no-rich --loglevel warning
+	$(PY) -m pytest -m "not browser" tests
+	bash scripts/run-browser-tests
+
+test-fast: install
+	$(PY) -m pytest -m "not browser" tests/unit
+
+bench: install
+	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf .web .states nocturne.db outbox test-artifacts

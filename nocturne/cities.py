@@ -1,0 +1,120 @@
+"""The city catalogue: ids, names, coordinates, time zones and each source's slug."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True, slots=True)
+class City:
+    id: str  # "<state>--<city-slug>", also Eventbrite's path slug
+    name: str
+    state: str
+    latitude: float
+    longitude: float
+    timezone: str
+    luma_slug: str | None = None  # Luma's city page (lu.ma/<slug>) where it has one
+    luma_place_id: str | None = None  # discover place id; else discover by coordinates
+
+    @property
+    def slug(self) -> str:
+        return self.id.split("--", 1)[1]
+
+    @property
+    def eventbrite_slug(self) -> str:
+        return self.id
+
+    @property
+    def meetup_location(self) -> str:
+        return f"us--{self.id}"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return _zone(self.timezone)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+_E, _C, _M, _P = "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles"
+
+CITIES: tuple[City, ...] = (
+    City("ca--los-angeles", "Los Angeles", "CA", 34.0522, -118.2437, _P, "la"),
+    City("ca--san-francisco", "San Francisco", "CA", 37.7749, -122.4194, _P, "sf"),
+    City("ca--oakland", "Oakland", "CA", 37.8044, -122.2712, _P),
+    City("ca--san-diego", "San Diego", "CA", 32.7157, -117.1611, _P, "sd"),
+    City("ca--san-jose", "San Jose", "CA", 37.3382, -121.8863, _P),
+    City("ca--sacramento", "Sacramento", "CA", 38.5816, -121.4944, _P),
+    City("or--portland", "Portland", "OR", 45.5152, -122.6784, _P, "portland"),
+    City("wa--seattle", "Seattle", "WA", 47.6062, -122.3321, _P, "seattle"),
+    City("nv--las-vegas", "Las Vegas", "NV", 36.1699, -115.1398, _P),
+    City("az--phoenix", "Phoenix", "AZ", 33.4484, -112.0740, "America/Phoenix", "phoenix"),
+    City("az--tucson", "Tucson", "AZ", 32.2226, -110.9747, "America/Phoenix"),
+    City("co--denver", "Denver", "CO", 39.7392, -104.9903, _M, "denver"),
+    City("ut--salt-lake-city", "Salt Lake City", "UT", 40.7608, -111.8910, _M, "slc"),
+    City("nm--albuquerque", "Albuquerque", "NM", 35.0844, -106.6504, _M),
+    City("id--boise", "Boise", "ID", 43.6150, -116.2023, "America/Boise"),
+    City("tx--austin", "Austin", "TX", 30.2672, -97.7431, _C, "austin"),
+    City("tx--houston", "Houston", "TX", 29.7604, -95.3698, _C, "houston"),
+    City("tx--dallas", "Dallas", "TX", 32.7767, -96.7970, _C, "dallas"),
+    City("tx--san-antonio", "San Antonio", "TX", 29.4241, -98.4936, _C),
+    City("tx--el-paso", "El Paso", "TX", 31.7619, -106.4850, _M),
+    City("il--chicago", "Chicago", "IL", 41.8781, -87.6298, _C, "chicago"),
+    City("mn--minneapolis", "Minneapolis", "MN", 44.9778, -93.2650, _C, "minneapolis"),
+    City("mo--st-louis", "St. Louis", "MO", 38.6270, -90.1994, _C),
+    City("mo--kansas-city", "Kansas City", "MO", 39.0997, -94.5786, _C),
+    City("wi--milwaukee", "Milwaukee", "WI", 43.0389, -87.9065, _C),
+    City("tn--nashville", "Nashville", "TN", 36.1627, -86.7816, _C, "nashville"),
+    City("tn--memphis", "Memphis", "TN", 35.1495, -90.0490, _C),
+    City("la--new-orleans", "New Orleans", "LA", 29.9511, -90.0715, _C, "nola"),
+    City("ok--oklahoma-city", "Oklahoma City", "OK", 35.4676, -97.5164, _C),
+    City("ny--new-york", "New York", "NY", 40.7128, -74.0060, _E, "nyc"),
+    City("ny--brooklyn", "Brooklyn", "NY", 40.6782, -73.9442, _E),
+    City("ma--boston", "Boston", "MA", 42.3601, -71.0589, _E, "boston"),
+    City("pa--philadelphia", "Philadelphia", "PA", 39.9526, -75.1652, _E, "philly"),
+    City("pa--pittsburgh", "Pittsburgh", "PA", 40.4406, -79.9959, _E),
+    City(
+        "dc--washington",
+        "Washington",
+        "DC",
+        38.9072,
+        -77.0369,
+        _E,
+        "dc",
+        "discplace-AANPgOymN6bqFn8",
+    ),
+    City("md--baltimore", "Baltimore", "MD", 39.2904, -76.6122, _E),
+    City("ga--atlanta", "Atlanta", "GA", 33.7490, -84.3880, _E, "atlanta"),
+    City("fl--miami", "Miami", "FL", 25.7617, -80.1918, _E, "miami"),
+    City("fl--orlando", "Orlando", "FL", 28.5383, -81.3792, _E),
+    City("fl--tampa", "Tampa", "FL", 27.9506, -82.4572, _E),
+    City("nc--charlotte", "Charlotte", "NC", 35.2271, -80.8431, _E),
+    City("nc--raleigh", "Raleigh", "NC", 35.7796, -78.6382, _E),
+    City("mi--detroit", "Detroit", "MI", 42.3314, -83.0458, "America/Detroit", "detroit"),
+    City("oh--columbus", "Columbus", "OH", 39.9612, -82.9988, _E),
+    City("oh--cleveland", "Cleveland", "OH", 41.4993, -81.6944, _E),
+    City(
+        "in--indianapolis", "Indianapolis", "IN", 39.7684, -86.1581, "America/Indiana/Indianapolis"
+    ),
+    City("ky--louisville", "Louisville", "KY", 38.2527, -85.7585, "America/Kentucky/Louisville"),
+    City("hi--honolulu", "Honolulu", "HI", 21.3069, -157.8583, "Pacific/Honolulu", "honolulu"),
+    City("ak--anchorage", "Anchorage", "AK", 61.2181, -149.9003, "America/Anchorage"),
+)
+
+CITY_BY_ID: dict[str, City] = {c.id: c for c in CITIES}
+
+
+def get_city(city_id: str) -> City | None:
+    return CITY_BY_ID.get(city_id)
+
+
+def require_city(city_id: str) -> City:
+    """The city, or a ValueError that names the unknown id."""
+    city = CITY_BY_ID.get(city_id)
+    if city is None:
+        raise ValueError(f"unknown city id {city_id!r}")
+    return city

@@ -1,0 +1,405 @@
+"""Data functions shared by the UI, the API and the workers. Keyword-only, session first."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, or_
+from sqlmodel import Session, col, select
+
+from nocturne.cities import require_city
+from nocturne.models import Event, EventStatus, ScrapeRun, Subscription, SubscriptionStatus, utcnow
+from scrapers.event import ScrapedEvent
+
+# Fields a re-scrape may change; a change to any of them makes the event "updated".
+_TRACKED = (
+    "title",
+    "start_at",
+    "end_at",
+    "venue",
+    "address",
+    "latitude",
+    "longitude",
+    "price_min",
+    "price_max",
+    "currency",
+    "is_free",
+    "image_url",
+    "description",
+    "tags",
+    "status",
+    "is_online",
+    "source_event_id",
+    "links",
+    "sources",
+)
+_BATCH = 500
+
+
+@dataclass(slots=True)
+class UpsertResult:
+    new: list[Event] = field(default_factory=list)
+    updated: list[Event] = field(default_factory=list)
+    unchanged: int = 0
+
+
+def _event_values(scraped: ScrapedEvent, city_id: str) -> dict[str, object]:
+    city = require_city(city_id)
+    if scraped.start.tzinfo is None or (scraped.end and scraped.end.tzinfo is None):
+        raise ValueError(f"naive datetime refused for {scraped.link}: times must be tz-aware")
+    start = scraped.start.astimezone(UTC)
+    local = scraped.start.astimezone(city.tz)
+    links = list(dict.fromkeys([scraped.link, *scraped.links]))
+    return {
+        "title": scraped.title[:500],
+        "link": scraped.link,
+        "links": links,
+        "source": scraped.source,
+        "sources": f",{scraped.source},",
+        "source_event_id": scraped.source_event_id,
+        "city_id": city_id,
+        "start_at": start,
+        "end_at": scraped.end.astimezone(UTC) if scraped.end else None,
+        "timezone": city.timezone,
+        "local_date": local.date().isoformat(),
+        "local_time": local.strftime("%H:%M"),
+        "venue": scraped.venue,
+        "address": scraped.address,
+        "latitude": scraped.latitude,
+        "longitude": scraped.longitude,
+        "price_min": scraped.price_min,
+        "price_max": scraped.price_max,
+        "currency": scraped.currency,
+        "is_free": scraped.is_free,
+        "image_url": scraped.image_url,
+        "description": scraped.description,
+        "tags": list(scraped.tags),
+        "status": scraped.status,
+        "is_online": scraped.is_online,
+    }
+
+
+def _merge_sources(sources: str, *, scraped_source: str) -> str:
+    names = [s for s in sources.split(",") if s]
+    if scraped_source not in names:
+        names.append(scraped_source)
+    return f",{','.join(names)},"
+
+
+def event_sources(event: Event) -> list[str]:
+    return [s for s in event.sources.split(",") if s] or [event.source]
+
+
+def _chunks(items: Sequence[str], size: int = _BATCH) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def upsert_events(
+    *, session: Session, city_id: str, events: Sequence[ScrapedEvent], now: datetime | None = None
+) -> UpsertResult:
+    """Insert new events and update changed ones, matched by any of their source links.
+
+    Running it twice with the same batch changes nothing the second time (only
+    ``last_scraped``). The caller commits.
+    """
+    now = now or utcnow()
+    result = UpsertResult()
+    by_link: dict[str, ScrapedEvent] = {}
+    for ev in events:
+        by_link.setdefault(ev.link, ev)
+    if not by_link:
+        return result
+
+    all_links = sorted({lk for ev in by_link.values() for lk in (ev.link, *ev.links)})
+    existing: dict[str, Event] = {}
+    for chunk in _chunks(all_links):
+        for row in session.exec(select(Event).where(col(Event.link).in_(chunk))):
+            existing[row.link] = row
+
+    seen_ids: set[int] = set()
+    for ev in by_link.values():
+        row = next((existing[lk] for lk in (ev.link, *ev.links) if lk in existing), None)
+        values = _event_values(ev, city_id)
+        if row is None:
+            row = Event(**values, first_seen=now, last_scraped=now, created_at=now, updated_at=now)
+            session.add(row)
+            existing[ev.link] = row
+            result.new.append(row)
+            continue
+        if row.id is not None and row.id in seen_ids:
+            continue
+        if row.id is not None:
+            seen_ids.add(row.id)
+        # Keep the stored canonical link; merge the other source links in.
+        values["link"] = row.link
+        values["links"] = list(dict.fromkeys([*row.links, *values["links"]]))  # type: ignore[misc]
+        values["source"] = row.source
+        values["sources"] = _merge_sources(row.sources, scraped_source=ev.source)
+        changed = any(getattr(row, name) != values[name] for name in _TRACKED)
+        for name, value in values.items():
+            setattr(row, name, value)
+        row.last_scraped = now
+        row.missed_scrapes = 0
+        if changed:
+            row.updated_at = now
+            result.updated.append(row)
+        else:
+            result.unchanged += 1
+    session.flush()
+    return result
+
+
+def local_day_bounds(city_id: str, first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC bounds covering the local calendar days ``first``..``last`` (inclusive)."""
+    tz = require_city(city_id).tz
+    start = datetime.combine(first, time.min, tz).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time.min, tz).astimezone(UTC)
+    return start, end
+
+
+def city_today(city_id: str, now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(require_city(city_id).tz).date()
+
+
+def events_for_city(
+    *,
+    session: Session,
+    city_id: str,
+    start_date: date | None = None,
+    end_date: date | None = None,
+    starts_after: datetime | None = None,
+    starts_before: datetime | None = None,
+    source: str | None = None,
+    free: bool | None = None,
+    q: str | None = None,
+    include_online: bool = False,
+    include_gone: bool = False,
+    limit: int = 100,
+    offset: int = 0,
+    after: tuple[datetime, int] | None = None,
+) -> list[Event]:
+    """A city's events ordered by start, filtered by local dates and the usual filters.
+
+    With neither date given, events that have not yet ended are listed. ``after`` is a
+    keyset cursor: (start_at, id) of the last event of the previous page.
+    """
+    stmt = select(Event).where(Event.city_id == city_id)
+    if start_date or end_date:
+        today = city_today(city_id)
+        lo, hi = local_day_bounds(city_id, start_date or today, end_date or date.max - timedelta(2))
+        stmt = stmt.where(Event.start_at >= lo, Event.start_at < hi)
+    else:
+        now = utcnow()
+        stmt = stmt.where(
+            or_(
+                Event.end_at >= now,
+                (Event.end_at.is_(None)) & (Event.start_at >= now - timedelta(hours=6)),
+            )
+        )  # type: ignore[union-attr]
+    if starts_after:
+        stmt = stmt.where(Event.start_at >= starts_after)
+    if starts_before:
+        stmt = stmt.where(Event.start_at < starts_before)
+    if source:
+        stmt = stmt.where(col(Event.sources).contains(f",{source},"))
+    if free is not None:
+        stmt = (
+            stmt.where(Event.is_free == free)
+            if free
+            else stmt.where(or_(Event.is_free.is_(None), col(Event.is_free).is_(False)))
+        )  # type: ignore[union-attr]
+    if q:
+        pattern = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Event.title).like(pattern),
+                func.lower(func.coalesce(Event.venue, "")).like(pattern),
+                func.lower(func.coalesce(Event.description, "")).like(pattern),
+            )
+        )
+    if not include_online:
+        stmt = stmt.where(col(Event.is_online).is_(False))
+    if not include_gone:
+        stmt = stmt.where(Event.status != EventStatus.gone)
+    if after:
+        a_start, a_id = after
+        stmt = stmt.where(
+            or_(Event.start_at > a_start, (Event.start_at == a_start) & (col(Event.id) > a_id))
+        )
+    stmt = stmt.order_by(col(Event.start_at), col(Event.id)).offset(offset).limit(limit)
+    return list(session.exec(stmt))
+
+
+def counts_per_day(
+    *, session: Session, city_id: str, days: int = 14, today: date | None = None
+) -> list[tuple[date, int]]:
+    """Events per local day for ``days`` days from ``today`` (the city's today by default)."""
+    today = today or city_today(city_id)
+    lo, hi = local_day_bounds(city_id, today, today + timedelta(days=days - 1))
+    tz = require_city(city_id).tz
+    stmt = select(Event.start_at).where(
+        Event.city_id == city_id,
+        Event.start_at >= lo,
+        Event.start_at < hi,
+        col(Event.is_online).is_(False),
+        Event.status == EventStatus.scheduled,
+    )
+    counts = {today + timedelta(days=i): 0 for i in range(days)}
+    for start in session.exec(stmt):
+        day = start.astimezone(tz).date()
+        if day in counts:
+            counts[day] += 1
+    return sorted(counts.items())
+
+
+def upcoming_counts(*, session: Session, now: datetime | None = None) -> dict[str, int]:
+    """Coming events per city (for the map and /cities)."""
+    now = now or utcnow()
+    stmt = (
+        select(Event.city_id, func.count())
+        .where(
+            Event.start_at >= now,
+            col(Event.is_online).is_(False),
+            Event.status == EventStatus.scheduled,
+        )
+        .group_by(Event.city_id)
+    )
+    return {city_id: n for city_id, n in session.exec(stmt)}
+
+
+# --- subscriptions ---------------------------------------------------------------------
+
+SubscribeOutcome = Literal["created", "resent", "already_active", "too_soon", "resubscribed"]
+RESEND_AFTER = timedelta(minutes=2)
+
+
+class InvalidEmail(ValueError):
+    pass
+
+
+def normalize_email(email: str) -> str:
+    """A deliverable-looking, lower-cased address, or InvalidEmail with the reason."""
+    try:
+        info = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from None
+    return info.normalized.lower()
+
+
+def create_subscription(
+    *, session: Session, email: str, city_id: str, now: datetime | None = None
+) -> tuple[Subscription, SubscribeOutcome]:
+    """Create or revive a subscription. The outcome tells whether to send a confirmation.
+
+    ``created``, ``resent`` and ``resubscribed`` want a confirmation email; ``too_soon`` is a
+    pending one whose last confirmation went out less than RESEND_AFTER ago.
+    """
+    now = now or utcnow()
+    email = normalize_email(email)
+    require_city(city_id)
+    sub = session.exec(
+        select(Subscription).where(Subscription.email == email, Subscription.city_id == city_id)
+    ).first()
+    if sub is None:
+        sub = Subscription(email=email, city_id=city_id, created_at=now, confirm_sent_at=now)
+        session.add(sub)
+        session.flush()
+        return sub, "created"
+    if sub.status == SubscriptionStatus.active:
+        return sub, "already_active"
+    if sub.status == SubscriptionStatus.unsubscribed:
+        sub.status = SubscriptionStatus.pending
+        sub.token_version += 1
+        sub.unsubscribed_at = None
+        sub.confirmed_at = None
+        sub.confirm_sent_at = now
+        session.flush()
+        return sub, "resubscribed"
+    if sub.confirm_sent_at and now - sub.confirm_sent_at < RESEND_AFTER:
+        return sub, "too_soon"
+    sub.confirm_sent_at = now
+    session.flush()
+    return sub, "resent"
+
+
+def confirm_subscription(
+    *, session: Session, subscription_id: int, token_version: int, now: datetime | None = None
+) -> Subscription | None:
+    """Activate a pending subscription; None when the link is stale or unknown."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None or sub.token_version != token_version:
+        return None
+    if sub.status == SubscriptionStatus.pending:
+        sub.status = SubscriptionStatus.active
+        sub.confirmed_at = now or utcnow()
+        session.flush()
+    return sub if sub.status == SubscriptionStatus.active else None
+
+
+def unsubscribe(
+    *, session: Session, subscription_id: int, now: datetime | None = None
+) -> Subscription | None:
+    """Soft delete: the row stays, marked unsubscribed with its time. Idempotent."""
+    sub = session.get(Subscription, subscription_id)
+    if sub is None:
+        return None
+    if sub.status != SubscriptionStatus.unsubscribed:
+        sub.status = SubscriptionStatus.unsubscribed
+        sub.unsubscribed_at = now or utcnow()
+        session.flush()
+    return sub
+
+
+def active_subscriptions(*, session: Session, city_id: str | None = None) -> list[Subscription]:
+    stmt = select(Subscription).where(Subscription.status == SubscriptionStatus.active)
+    if city_id:
+        stmt = stmt.where(Subscription.city_id == city_id)
+    return list(session.exec(stmt.order_by(col(Subscription.id))))
+
+
+# --- scrape runs -----------------------------------------------------------------------
+
+
+def start_scrape_run(*, session: Session, city_id: str, source: str) -> ScrapeRun:
+    run = ScrapeRun(city_id=city_id, source=source)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def finish_scrape_run(
+    *,
+    session: Session,
+    run: ScrapeRun,
+    status: str,
+    found: int = 0,
+    new: int = 0,
+    updated: int = 0,
+    dropped: int = 0,
+    error: str | None = None,
+) -> ScrapeRun:
+    run.status, run.found, run.new, run.updated = status, found, new, updated
+    run.dropped, run.error, run.finished_at = dropped, error, utcnow()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def last_scrape_runs(*, session: Session, city_id: str | None = None) -> list[ScrapeRun]:
+    """The newest finished run per (city, source)."""
+    newest = (
+        select(ScrapeRun.city_id, ScrapeRun.source, func.max(ScrapeRun.id).label("id"))
+        .where(ScrapeRun.finished_at.is_not(None))  # type: ignore[union-attr]
+        .group_by(ScrapeRun.city_id, ScrapeRun.source)
+    )
+    if city_id:
+        newest = newest.where(ScrapeRun.city_id == city_id)
+    ids = [row.id for row in session.exec(newest)]
+    if not ids:
+        return []
+    return list(session.exec(select(ScrapeRun).where(col(ScrapeRun.id).in_(ids))))

@@ -1,0 +1,167 @@
+"""Every table. Timestamps are timezone-aware UTC; SQLite hands them back aware too."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC; refuses naive datetimes; returns aware datetimes on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(*, nullable: bool = True, default: bool = False, index: bool = False) -> Any:
+    return Field(
+        default_factory=utcnow if default else None,  # type: ignore[arg-type]
+        sa_type=UTCDateTime,
+        nullable=nullable,
+        index=index,
+    )
+
+
+class EventStatus(StrEnum):
+    scheduled = "scheduled"
+    cancelled = "cancelled"
+    postponed = "postponed"
+    gone = "gone"  # vanished from several consecutive complete scrapes
+
+
+class Event(SQLModel, table=True):
+    __table_args__ = (
+        sa.Index("ix_event_city_start", "city_id", "start_at"),
+        sa.Index("ix_event_last_scraped", "last_scraped"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = Field(max_length=500)
+    link: str = Field(max_length=2000, sa_column_kwargs={"unique": True})
+    links: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    source: str = Field(max_length=20)  # the source that first listed it
+    # Every source listing it, comma-delimited (",eventbrite,meetup,") for a portable filter.
+    sources: str = Field(default="", max_length=100)
+    source_event_id: str | None = Field(default=None, max_length=200)
+    city_id: str = Field(max_length=80)
+    start_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    end_at: datetime | None = _ts()
+    timezone: str = Field(max_length=64)
+    local_date: str = Field(max_length=10)  # YYYY-MM-DD in the city's zone, for display
+    local_time: str = Field(max_length=5)  # HH:MM in the city's zone
+    venue: str | None = Field(default=None, max_length=500)
+    address: str | None = Field(default=None, max_length=1000)
+    latitude: float | None = None
+    longitude: float | None = None
+    price_min: float | None = None
+    price_max: float | None = None
+    currency: str | None = Field(default=None, max_length=3)
+    is_free: bool | None = None
+    image_url: str | None = Field(default=None, max_length=2000)
+    description: str | None = None
+    tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    status: str = Field(default=EventStatus.scheduled, max_length=20)
+    is_online: bool = False
+    missed_scrapes: int = 0
+    first_seen: datetime = _ts(nullable=False, default=True)
+    last_scraped: datetime = _ts(nullable=False, default=True)
+    created_at: datetime = _ts(nullable=False, default=True)
+    updated_at: datetime = _ts(nullable=False, default=True)
+    synced_at: datetime | None = _ts()
+
+
+class SubscriptionStatus(StrEnum):
+    pending = "pending"
+    active = "active"
+    unsubscribed = "unsubscribed"
+
+
+class Subscription(SQLModel, table=True):
+    __table_args__ = (sa.UniqueConstraint("email", "city_id", name="uq_subscription_email_city"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320)
+    city_id: str = Field(max_length=80, index=True)
+    status: str = Field(default=SubscriptionStatus.pending, max_length=20)
+    # Bumped on every (re)subscribe: signed links carry it, so old confirm links die.
+    token_version: int = 1
+    confirm_sent_at: datetime | None = _ts()
+    created_at: datetime = _ts(nullable=False, default=True)
+    confirmed_at: datetime | None = _ts()
+    unsubscribed_at: datetime | None = _ts()
+
+
+class EmailLog(SQLModel, table=True):
+    __tablename__ = "email_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(max_length=320, index=True)
+    kind: str = Field(max_length=20)  # confirm | digest
+    subject: str = Field(max_length=500)
+    provider: str = Field(max_length=20)
+    status: str = Field(max_length=20)  # sent | failed
+    error: str | None = None
+    provider_message_id: str | None = Field(default=None, max_length=200)
+    subscription_id: int | None = Field(default=None, foreign_key="subscription.id")
+    digest_week: str | None = Field(default=None, max_length=10)  # ISO Monday, YYYY-MM-DD
+    attempt: int = 1
+    created_at: datetime = _ts(nullable=False, default=True, index=True)
+
+
+class DigestDelivery(SQLModel, table=True):
+    """One row per subscriber and week: the unique key that makes a digest send once."""
+
+    __tablename__ = "digest_delivery"
+    __table_args__ = (
+        sa.UniqueConstraint("subscription_id", "week", name="uq_digest_delivery_sub_week"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id")
+    city_id: str = Field(max_length=80)
+    week: str = Field(max_length=10)
+    status: str = Field(default="pending", max_length=20)  # pending | sent | failed
+    attempts: int = 0
+    error: str | None = None
+    created_at: datetime = _ts(nullable=False, default=True)
+    sent_at: datetime | None = _ts()
+
+
+class ScrapeRun(SQLModel, table=True):
+    __tablename__ = "scrape_run"
+    __table_args__ = (
+        sa.Index("ix_scrape_run_city_source_started", "city_id", "source", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    city_id: str = Field(max_length=80)
+    source: str = Field(max_length=20)
+    started_at: datetime = _ts(nullable=False, default=True)
+    finished_at: datetime | None = _ts()
+    status: str = Field(default="running", max_length=20)  # running | ok | failed | partial
+    found: int = 0
+    new: int = 0
+    updated: int = 0
+    dropped: int = 0
+    error: str | None = None

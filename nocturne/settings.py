@@ -1,0 +1,79 @@
+"""One settings object for the app, the API, the workers, alembic and rxconfig."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_SECRET = "dev-secret-change-me"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = f"sqlite:///{ROOT / 'nocturne.db'}"
+    shared_database_url: str | None = None
+    redis_url: str | None = None
+
+    public_url: str = "http://localhost:3000"
+    secret_key: str = DEFAULT_SECRET
+    admin_token: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["none", "starttls", "tls"] = "starttls"
+    sendgrid_api_key: str | None = None
+    sendgrid_base_url: str = "https://api.sendgrid.com"
+    email_provider: Literal["auto", "smtp", "sendgrid", "outbox"] = "auto"
+    email_from: str = "Nocturne <digest@nocturne.local>"
+    email_outbox_dir: Path = ROOT / "outbox"
+    email_rate_per_second: float = 20.0
+
+    scrape_concurrency: int = 3
+    scrape_per_host_concurrency: int = 2
+    scrape_delay_seconds: float = 1.0
+    scrape_timeout_seconds: float = 30.0
+    scrape_max_pages: int = 5
+    scrape_max_retries: int = 3
+    scrape_user_agent: str = (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/126.0 Safari/537.36 NocturneBot/1.0"
+    )
+    scrape_meetup_keywords: list[str] = Field(
+        default_factory=lambda: ["music", "dance", "art", "nightlife", "party", "tech"]
+    )
+    chromium_path: str | None = None
+    eventbrite_base_url: str = "https://www.eventbrite.com"
+    meetup_base_url: str = "https://www.meetup.com"
+    luma_base_url: str = "https://lu.ma"
+    luma_api_base_url: str = "https://api.lu.ma"
+    firecrawl_api_key: str | None = None
+    firecrawl_base_url: str = "https://api.firecrawl.dev"
+
+    scrape_cron_hour: int = 2
+    scrape_cron_minute: int = 0
+    cleanup_cron_hour: int = 3
+    digest_local_hour: int = 9
+    old_event_days: int = 30
+
+    @property
+    def embedded(self) -> bool:
+        """No Redis: jobs run in-process and live updates stay in memory."""
+        return not self.redis_url
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("SECRET_KEY must be set to a real secret outside development")
+        return self
+
+
+settings = Settings()
