@@ -1,7 +1,8 @@
-"""The Reflex app: builds `app` and registers pages."""
+"""The Reflex app: builds `app`, registers pages and mounts the JSON API."""
 
 import reflex as rx
 
-from nocturne.pages import index  # noqa: F401  (registers the page)
+from nocturne.api import create_api
+from nocturne.pages import index  # noqa: F401  (each page module registers itself)
 
-app = rx.App()
+app = rx.App(api_transformer=create_api())

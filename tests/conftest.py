@@ -13,9 +13,9 @@ from sqlalchemy.engine import Engine
 
 from tests.support.services import (
     PG_ADMIN_URL,
-    REDIS_BASE_URL,
     create_pg_database,
     drop_pg_database,
+    lease_redis_db,
     migrate,
     pg_available,
     redis_available,
@@ -91,18 +91,20 @@ def session(engine: Engine):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def redis_url(request: pytest.FixtureRequest) -> Iterator[str]:
-    """A Redis database number of this test's own, emptied before and after."""
+def redis_url() -> Iterator[str]:
+    """A Redis database number of this test's own, emptied before and after.
+
+    Concurrent test runs on one machine each lease a different db number (1-15).
+    """
     import redis
 
     _need("Redis (127.0.0.1:6379)", redis_available())
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
-    url = f"{REDIS_BASE_URL}/{9 + int(worker or 0) % 6}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url
-    client.flushdb()
-    client.close()
+    with lease_redis_db() as url:
+        client = redis.Redis.from_url(url)
+        client.flushdb()
+        yield url
+        client.flushdb()
+        client.close()
 
 
 @pytest.fixture(autouse=True)

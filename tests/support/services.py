@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import psycopg
@@ -30,6 +34,31 @@ def pg_available() -> bool:
 
 def redis_available() -> bool:
     return _reachable(REDIS_BASE_URL, 6379)
+
+
+@contextmanager
+def lease_redis_db(*, ttl: int = 900) -> Iterator[str]:
+    """Lease a free Redis db number (1-15) via a key in db 0; released on exit."""
+    import redis
+
+    admin = redis.Redis.from_url(f"{REDIS_BASE_URL}/0")
+    token = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            for n in range(1, 16):
+                if admin.set(f"nocturne-test-lease:{n}", token, nx=True, ex=ttl):
+                    try:
+                        yield f"{REDIS_BASE_URL}/{n}"
+                    finally:
+                        if admin.get(f"nocturne-test-lease:{n}") == token.encode():
+                            admin.delete(f"nocturne-test-lease:{n}")
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("no free Redis test database in 120 s")
+            time.sleep(0.2)
+    finally:
+        admin.close()
 
 
 def pg_url_for(name: str) -> str:
