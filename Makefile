@@ -48,7 +48,7 @@ format: install
 # Unit, integration and real-fixture tiers (real PostgreSQL and Redis), then the browser tier
 # in its own run: Playwright's event loop clashes with pytest-asyncio.
 test: install
-	bash scripts/ensure-chromium
+	bash scripts/ensure-system-packages
 	$(BIN)/ruff check .
 	$(BIN)/reflex compile --no-rich --loglevel warning
 	$(PY) -m pytest -m "not browser" tests
