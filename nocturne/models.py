@@ -91,6 +91,20 @@ class Event(SQLModel, table=True):
     synced_at: datetime | None = _ts()
 
 
+class EventLink(SQLModel, table=True):
+    """Every source link of an event, so a listing finds its event by any of them."""
+
+    __tablename__ = "event_link"
+
+    link: str = Field(max_length=2000, primary_key=True)
+    event_id: int = Field(
+        sa_column=sa.Column(
+            sa.ForeignKey("event.id", ondelete="CASCADE"), nullable=False, index=True
+        )
+    )
+    source: str = Field(max_length=20)
+
+
 class SubscriptionStatus(StrEnum):
     pending = "pending"
     active = "active"
