@@ -18,6 +18,8 @@ class ScrapedEvent:
     ``start``/``end`` are timezone-aware. ``link`` is the canonical http(s) URL and the
     de-duplication key. ``links`` holds every source link once cross-source
     de-duplication has merged listings (``link`` first).
+    ``date_only`` means the source gave days but no time of day: ``start``/``end`` are then
+    midnight (local) of those days and must not be shown as times.
     """
 
     title: str
@@ -41,6 +43,7 @@ class ScrapedEvent:
     status: Status = "scheduled"
     is_online: bool = False
     links: list[str] = field(default_factory=list)
+    date_only: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

@@ -1,0 +1,5 @@
+"""``python -m scrapers``: see :mod:`scrapers.cli`."""
+
+from scrapers.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""Command line: ``python -m scrapers parse FILE`` prints a saved page's events as JSON.
+
+``scrape`` and ``load`` are the runner's commands (fetch and store); they are declared here
+so there is one entry point, and run ``scrapers.runner.scrape_command(args)`` /
+``scrapers.runner.load_command(args)``, imported only when used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from scrapers.errors import ScraperError, UnrecognizedPage
+from scrapers.normalize import SITE_BASES, zone
+from scrapers.sites import PARSERS, detect_site
+
+
+def _city_zone(city_id: str) -> str:
+    from nocturne.cities import require_city  # the catalogue lives with the app
+
+    return require_city(city_id).timezone
+
+
+def _parse_command(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    tz = args.tz
+    if tz is None and args.city:
+        try:
+            tz = _city_zone(args.city)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    if tz is not None and zone(tz) is None:
+        print(f"error: unknown time zone {tz!r}", file=sys.stderr)
+        return 2
+    try:
+        site = args.site or detect_site(text, args.url or "")
+    except UnrecognizedPage:
+        print(f"error: {path}: cannot tell which site this is from; use --site", file=sys.stderr)
+        return 1
+    try:
+        url = args.url or SITE_BASES[site] + "/"
+        events = PARSERS[site](text, url, tz=tz)
+    except ScraperError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    json.dump([ev.to_json() for ev in events], sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _runner_command(name: str):  # type: ignore[no-untyped-def]
+    def run(args: argparse.Namespace) -> int:
+        try:
+            from scrapers import runner  # type: ignore[attr-defined]
+        except ImportError as exc:
+            print(f"error: `{args.command}` needs scrapers.runner ({exc})", file=sys.stderr)
+            return 2
+        return int(getattr(runner, name)(args) or 0)
+
+    return run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for tests and for the runner to extend)."""
+    parser = argparse.ArgumentParser(prog="python -m scrapers", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log parser warnings")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    parse = commands.add_parser("parse", help="print a saved page's events as a JSON array")
+    parse.add_argument("file", help="saved HTML page or JSON API answer")
+    parse.add_argument("--site", choices=sorted(PARSERS), help="default: detected from content")
+    parse.add_argument("--city", metavar="CITY_ID", help="city id; its zone places naive times")
+    parse.add_argument("--tz", metavar="ZONE", help="IANA zone for naive times (beats --city)")
+    parse.add_argument("--url", help="the page's URL (resolves relative links)")
+    parse.set_defaults(handler=_parse_command)
+
+    scrape = commands.add_parser("scrape", help="fetch, parse and store a city's events")
+    scrape.add_argument("--city", metavar="CITY_ID", action="append", help="repeatable")
+    scrape.add_argument("--site", choices=sorted(PARSERS), action="append", help="repeatable")
+    scrape.set_defaults(handler=_runner_command("scrape_command"))
+
+    load = commands.add_parser("load", help="store events from a `parse` JSON file")
+    load.add_argument("file", help="JSON array written by `parse`")
+    load.add_argument("--city", metavar="CITY_ID", required=True)
+    load.set_defaults(handler=_runner_command("load_command"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return int(args.handler(args))
