@@ -12,8 +12,17 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from nocturne.cities import require_city
-from nocturne.models import Event, EventStatus, ScrapeRun, Subscription, SubscriptionStatus, utcnow
+from nocturne.models import (
+    Event,
+    EventLink,
+    EventStatus,
+    ScrapeRun,
+    Subscription,
+    SubscriptionStatus,
+    utcnow,
+)
 from scrapers.event import ScrapedEvent
+from scrapers.normalize import same_event
 
 # Fields a re-scrape may change; a change to any of them makes the event "updated".
 _TRACKED = (
@@ -66,7 +75,7 @@ def _event_values(scraped: ScrapedEvent, city_id: str) -> dict[str, object]:
         "end_at": scraped.end.astimezone(UTC) if scraped.end else None,
         "timezone": city.timezone,
         "local_date": local.date().isoformat(),
-        "local_time": local.strftime("%H:%M"),
+        "local_time": "" if scraped.date_only else local.strftime("%H:%M"),
         "venue": scraped.venue,
         "address": scraped.address,
         "latitude": scraped.latitude,
@@ -99,13 +108,59 @@ def _chunks(items: Sequence[str], size: int = _BATCH) -> Iterable[Sequence[str]]
         yield items[i : i + size]
 
 
+def as_scraped(row: Event) -> ScrapedEvent:
+    """A stored event in the parsers' shape, for comparing with fresh listings."""
+    return ScrapedEvent(
+        title=row.title, link=row.link, source=row.source, start=row.start_at,  # type: ignore[arg-type]
+        end=row.end_at, source_event_id=row.source_event_id, timezone=row.timezone,
+        venue=row.venue, address=row.address, latitude=row.latitude, longitude=row.longitude,
+        price_min=row.price_min, price_max=row.price_max, currency=row.currency,
+        is_free=row.is_free, image_url=row.image_url, description=row.description,
+        tags=list(row.tags), status=row.status, is_online=row.is_online,  # type: ignore[arg-type]
+        links=list(row.links), date_only=row.local_time == "",
+    )  # fmt: skip
+
+
+def _fill_gaps(winner: dict[str, object], other: dict[str, object]) -> dict[str, object]:
+    for name in _TRACKED:
+        if winner.get(name) in (None, "", []) and other.get(name) not in (None, "", []):
+            winner[name] = other[name]
+    return winner
+
+
+def _row_values(row: Event) -> dict[str, object]:
+    return {name: getattr(row, name) for name in (*_TRACKED, "local_date", "local_time")}
+
+
+def _find_cross_source(
+    *, session: Session, city_id: str, ev: ScrapedEvent, cache: dict[int, Event]
+) -> Event | None:
+    """A stored event from another source that is the same real-world event."""
+    window = timedelta(days=1) if ev.date_only else timedelta(minutes=30)
+    stmt = select(Event).where(
+        Event.city_id == city_id,
+        Event.start_at >= ev.start - window,
+        Event.start_at <= ev.start + window,
+        col(Event.sources).not_like(f"%,{ev.source},%"),
+    )
+    for row in session.exec(stmt):
+        row = cache.setdefault(row.id, row)  # type: ignore[arg-type]
+        if same_event(as_scraped(row), ev):
+            return row
+    return None
+
+
 def upsert_events(
     *, session: Session, city_id: str, events: Sequence[ScrapedEvent], now: datetime | None = None
 ) -> UpsertResult:
-    """Insert new events and update changed ones, matched by any of their source links.
+    """Insert new events and update changed ones. The caller commits.
 
-    Running it twice with the same batch changes nothing the second time (only
-    ``last_scraped``). The caller commits.
+    A listing finds its stored event by any of its source links (``event_link``), or, for
+    a listing from another source, by :func:`scrapers.normalize.same_event` (start within
+    30 minutes, similar title, same place): the stored event then gains the link. A source
+    keeps authority over the events it first listed; other sources only fill gaps, so two
+    sources never flip an event's fields back and forth. Running the same batch twice
+    changes nothing the second time but ``last_scraped``.
     """
     now = now or utcnow()
     result = UpsertResult()
@@ -116,33 +171,57 @@ def upsert_events(
         return result
 
     all_links = sorted({lk for ev in by_link.values() for lk in (ev.link, *ev.links)})
-    existing: dict[str, Event] = {}
+    event_of_link: dict[str, int] = {}
     for chunk in _chunks(all_links):
-        for row in session.exec(select(Event).where(col(Event.link).in_(chunk))):
-            existing[row.link] = row
+        for link, event_id in session.exec(
+            select(EventLink.link, EventLink.event_id).where(col(EventLink.link).in_(chunk))
+        ):
+            event_of_link[link] = event_id
+    rows: dict[int, Event] = {}
+    ids = sorted(set(event_of_link.values()))
+    for i in range(0, len(ids), _BATCH):
+        for row in session.exec(select(Event).where(col(Event.id).in_(ids[i : i + _BATCH]))):
+            rows[row.id] = row  # type: ignore[index]
 
-    seen_ids: set[int] = set()
+    touched: set[int] = set()
+    pending: dict[str, Event] = {}  # rows added in this batch, by each of their links
     for ev in by_link.values():
-        row = next((existing[lk] for lk in (ev.link, *ev.links) if lk in existing), None)
+        links = list(dict.fromkeys([ev.link, *ev.links]))
+        row = next((rows[event_of_link[lk]] for lk in links if lk in event_of_link), None)
+        row = row or next((pending[lk] for lk in links if lk in pending), None)
+        if row is None:
+            row = _find_cross_source(session=session, city_id=city_id, ev=ev, cache=rows)
         values = _event_values(ev, city_id)
         if row is None:
             row = Event(**values, first_seen=now, last_scraped=now, created_at=now, updated_at=now)
             session.add(row)
-            existing[ev.link] = row
+            session.flush()
+            rows[row.id] = row  # type: ignore[index]
+            touched.add(row.id)  # type: ignore[arg-type]
+            for lk in links:
+                session.add(EventLink(link=lk, event_id=row.id, source=ev.source))  # type: ignore[arg-type]
+                pending[lk] = row
             result.new.append(row)
             continue
-        if row.id is not None and row.id in seen_ids:
+        if row.id in touched:
             continue
-        if row.id is not None:
-            seen_ids.add(row.id)
-        # Keep the stored canonical link; merge the other source links in.
-        values["link"] = row.link
-        values["links"] = list(dict.fromkeys([*row.links, *values["links"]]))  # type: ignore[misc]
-        values["source"] = row.source
+        touched.add(row.id)  # type: ignore[arg-type]
+        stored = _row_values(row)
+        if ev.source == row.source:
+            values = _fill_gaps(values, stored)
+        else:
+            values = _fill_gaps({**stored, "status": stored["status"]}, values)
+        values["links"] = list(dict.fromkeys([*row.links, *links]))
         values["sources"] = _merge_sources(row.sources, scraped_source=ev.source)
+        for name in ("link", "source", "city_id", "timezone"):
+            values.pop(name, None)
         changed = any(getattr(row, name) != values[name] for name in _TRACKED)
         for name, value in values.items():
             setattr(row, name, value)
+        for lk in links:
+            if lk not in event_of_link and lk not in pending:
+                session.add(EventLink(link=lk, event_id=row.id, source=ev.source))  # type: ignore[arg-type]
+                pending[lk] = row
         row.last_scraped = now
         row.missed_scrapes = 0
         if changed:

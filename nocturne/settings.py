@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     chromium_path: str | None = None
     eventbrite_base_url: str = "https://www.eventbrite.com"
     meetup_base_url: str = "https://www.meetup.com"
-    luma_base_url: str = "https://lu.ma"
+    luma_base_url: str = "https://luma.com"
     luma_api_base_url: str = "https://api.lu.ma"
     firecrawl_api_key: str | None = None
     firecrawl_base_url: str = "https://api.firecrawl.dev"

@@ -211,3 +211,69 @@ def test_scrape_runs(session):
     session.commit()
     last = crud.last_scrape_runs(session=session, city_id="co--denver")
     assert [(r.source, r.status, r.error) for r in last] == [("luma", "failed", "blocked")]
+
+
+def test_cross_source_listings_become_one_event_and_stay_stable(session):
+    start = datetime(2030, 7, 4, 22, tzinfo=ZoneInfo("America/Chicago"))
+    eb = _ev(
+        "https://www.eventbrite.com/e/warehouse-1",
+        start,
+        title="Warehouse Rave: Acid Night",
+        venue="The Vault",
+        latitude=41.88,
+        longitude=-87.63,
+    )
+    lu = _ev(
+        "https://lu.ma/acid",
+        start + timedelta(minutes=15),
+        source="luma",
+        title="Warehouse Rave - Acid Night",
+        venue="The Vault Chicago",
+        latitude=41.8801,
+        longitude=-87.6301,
+        price_min=15.0,
+        currency="USD",
+    )
+    other = _ev("https://lu.ma/jazz", start, source="luma", title="Jazz Brunch", venue="Elsewhere")
+    city = "il--chicago"
+    assert len(crud.upsert_events(session=session, city_id=city, events=[eb]).new) == 1
+    res = crud.upsert_events(session=session, city_id=city, events=[lu, other])
+    session.commit()
+    assert [e.title for e in res.new] == ["Jazz Brunch"]
+    assert [e.title for e in res.updated] == ["Warehouse Rave: Acid Night"]
+    merged = res.updated[0]
+    assert merged.links == [eb.link, lu.link]
+    assert crud.event_sources(merged) == ["eventbrite", "luma"]
+    # The first source keeps its fields; the second fills what it lacked.
+    assert merged.start_at == start.astimezone(UTC) and merged.venue == "The Vault"
+    assert merged.price_min == 15.0
+
+    # Later scrapes of each source find the event by its own link and change nothing.
+    lu_alone = _ev(
+        lu.link,
+        lu.start,
+        source="luma",
+        title=lu.title,
+        venue=lu.venue,
+        latitude=lu.latitude,
+        longitude=lu.longitude,
+        price_min=15.0,
+        currency="USD",
+    )
+    for _ in range(2):
+        for batch in ([eb], [lu_alone, other]):
+            again = crud.upsert_events(session=session, city_id=city, events=batch)
+            assert again.new == [] and again.updated == [], batch[0].link
+    session.commit()
+    assert len(session.exec(select(Event)).all()) == 2
+
+
+def test_date_only_listing_has_no_time(session):
+    day = datetime(2030, 8, 1, tzinfo=ZoneInfo("America/Denver"))
+    crud.upsert_events(
+        session=session,
+        city_id="co--denver",
+        events=[_ev("https://lu.ma/fest", day, date_only=True)],
+    )
+    row = session.exec(select(Event)).one()
+    assert (row.local_date, row.local_time) == ("2030-08-01", "")
