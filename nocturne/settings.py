@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     cleanup_cron_hour: int = 3
     digest_local_hour: int = 9
     old_event_days: int = 30
+    cleanup_cron_minute: int = 30
+    sync_every_minutes: int = 15
+    sync_batch_size: int = 500
+    worker_max_jobs: int = 10
+    vanish_after_misses: int = 3
+    vanish_partial_ratio: float = 0.5
+    job_retry_seconds: float = 30.0
 
     @property
     def embedded(self) -> bool:
