@@ -155,11 +155,27 @@ class DigestDelivery(SQLModel, table=True):
     subscription_id: int = Field(foreign_key="subscription.id")
     city_id: str = Field(max_length=80)
     week: str = Field(max_length=10)
-    status: str = Field(default="pending", max_length=20)  # pending | sent | failed
+    status: str = Field(default="pending", max_length=20)  # pending | sending | sent | failed
     attempts: int = 0
     error: str | None = None
     created_at: datetime = _ts(nullable=False, default=True)
+    # Set when a run claims the row (pending -> sending); a stale claim is a crashed run.
+    claimed_at: datetime | None = _ts()
     sent_at: datetime | None = _ts()
+
+
+class DigestIssue(SQLModel, table=True):
+    """One digest per city and week, frozen at first send so every subscriber gets the same."""
+
+    __tablename__ = "digest_issue"
+    __table_args__ = (sa.UniqueConstraint("city_id", "week", name="uq_digest_issue_city_week"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    city_id: str = Field(max_length=80)
+    week: str = Field(max_length=10)  # the city's local ISO Monday, YYYY-MM-DD
+    events: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)  # event cards
+    created_at: datetime = _ts(nullable=False, default=True)
+    completed_at: datetime | None = _ts()  # every delivery settled; the hourly run skips it
 
 
 class ScrapeRun(SQLModel, table=True):

@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     email_from: str = "Nocturne <digest@nocturne.local>"
     email_outbox_dir: Path = ROOT / "outbox"
     email_rate_per_second: float = 20.0
+    email_max_attempts: int = 3
+    email_retry_seconds: float = 2.0
+    smtp_timeout_seconds: float = 30.0
 
     scrape_concurrency: int = 3
     scrape_per_host_concurrency: int = 2
