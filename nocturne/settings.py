@@ -25,6 +25,33 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
 
+    # API hardening: rates are "N/period" (10/second, 5/minute, 1/10minutes)
+    rate_limit_enabled: bool = True
+    rate_limit_read: str = "10/second"
+    rate_limit_subscribe: str = "5/minute"
+    rate_limit_scrape: str = "1/10minutes"
+    # Peers whose X-Forwarded-For is believed (nginx); the client is the last untrusted hop
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: [
+            "127.0.0.0/8",
+            "::1/128",
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+        ]
+    )
+    max_request_bytes: int = 65536
+    content_security_policy: str = (
+        "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
+        "style-src 'self' 'unsafe-inline'; img-src 'self' data: https:; font-src 'self' data:; "
+        "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    # /health answers 503 when no source had a successful scrape for this long
+    stale_after_hours: float = 26.0
+
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_username: str | None = None
