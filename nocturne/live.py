@@ -1,0 +1,232 @@
+"""The channel that carries scrape progress and new events from jobs to open browsers.
+
+With ``REDIS_URL`` set, messages go through Redis pub/sub on ``nocturne:live:<city_id>``,
+so a job in any worker process reaches every web process. Without it (the embedded mode)
+they fan out in memory to subscribers in this process, which is where the in-process jobs
+run too.
+
+Message types: ``scrape_started``, ``source_started``, ``events`` (the new events as cards,
+published as each page is saved), ``source_finished``, ``source_failed``, ``scrape_finished``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import weakref
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import UTC
+from types import TracebackType
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from nocturne.models import Event
+from nocturne.settings import settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PREFIX = "nocturne:live:"
+MESSAGE_TYPES = frozenset(
+    {
+        "scrape_started",
+        "source_started",
+        "events",
+        "source_finished",
+        "source_failed",
+        "scrape_finished",
+    }
+)
+# A subscriber that stops reading loses its oldest messages rather than blocking publishers.
+_QUEUE_SIZE = 1000
+
+_local: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
+# redis.asyncio clients belong to the loop that made them; keep one per loop and URL.
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredis.Redis]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def channel(city_id: str) -> str:
+    return f"{CHANNEL_PREFIX}{city_id}"
+
+
+def _client(url: str) -> aioredis.Redis:
+    per_loop = _clients.setdefault(asyncio.get_running_loop(), {})
+    client = per_loop.get(url)
+    if client is None:
+        client = per_loop[url] = aioredis.Redis.from_url(url)
+    return client
+
+
+async def close() -> None:
+    """Close this loop's Redis clients (on shutdown)."""
+    per_loop = _clients.pop(asyncio.get_running_loop(), {})
+    for client in per_loop.values():
+        await client.aclose()
+
+
+def _money(amount: float) -> str:
+    return f"{amount:.0f}" if float(amount).is_integer() else f"{amount:.2f}"
+
+
+def price_label(event: Event) -> str:
+    """ "Free", "$10", "$10-$25" (an en dash), or "" when the source gave no price."""
+    if event.is_free:
+        return "Free"
+    lo, hi = event.price_min, event.price_max
+    if lo is None and hi is None:
+        return ""
+    sign = "$" if (event.currency or "USD").upper() == "USD" else f"{event.currency} "
+    if lo is None or hi is None or lo == hi:
+        return f"{sign}{_money(lo if lo is not None else hi)}"  # type: ignore[arg-type]
+    return f"{sign}{_money(lo)}\u2013{sign}{_money(hi)}"
+
+
+def _day_label(local_date: str) -> str:
+    from datetime import date
+
+    day = date.fromisoformat(local_date)
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def event_card(event: Event) -> dict[str, Any]:
+    """Everything a browser needs to render one event card, with no further query."""
+    from nocturne.crud import event_sources
+
+    return {
+        "id": event.id,
+        "title": event.title,
+        "link": event.link,
+        "links": list(event.links or [event.link]),
+        "sources": event_sources(event),
+        "start_at": event.start_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "local_date": event.local_date,
+        "local_time": event.local_time,
+        "day_label": _day_label(event.local_date),
+        "venue": event.venue or "",
+        "address": event.address or "",
+        "price_label": price_label(event),
+        "is_free": bool(event.is_free),
+        "image_url": event.image_url or "",
+        "status": event.status,
+        "is_online": event.is_online,
+    }
+
+
+async def publish(city_id: str, message: dict[str, Any]) -> None:
+    """Send one message to everyone watching ``city_id``.
+
+    A live update is a courtesy: a Redis failure is logged and swallowed so it never fails
+    the job that published it.
+    """
+    message = {**message, "city_id": city_id}
+    if settings.redis_url:
+        try:
+            await _client(settings.redis_url).publish(
+                channel(city_id), json.dumps(message, default=str)
+            )
+        except (aioredis.RedisError, OSError) as exc:
+            log.warning("live: publish to %s failed: %s", city_id, exc)
+        return
+    for queue in list(_local.get(city_id, ())):
+        if queue.full():
+            with contextlib.suppress(asyncio.QueueEmpty):
+                queue.get_nowait()
+        queue.put_nowait(message)
+
+
+class Subscription:
+    """Messages for one city, in order.
+
+    Use as ``async with subscribe(city) as messages: async for m in messages`` (subscribed
+    when the block is entered, so nothing published after that is missed), or iterate
+    ``subscribe(city)`` directly and call ``aclose()`` (or break out of an ``aclosing``).
+    """
+
+    def __init__(self, city_id: str) -> None:
+        self.city_id = city_id
+        self._queue: asyncio.Queue[dict[str, Any]] | None = None
+        self._pubsub: Any = None
+        self._redis: aioredis.Redis | None = None
+        self._closed = False
+
+    async def open(self) -> Subscription:
+        if self._queue is not None or self._pubsub is not None:
+            return self
+        if settings.redis_url:
+            # Its own connection: closing the publishers' clients must not cut a listener.
+            self._redis = aioredis.Redis.from_url(settings.redis_url)
+            self._pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+            await self._pubsub.subscribe(channel(self.city_id))
+        else:
+            self._queue = asyncio.Queue(_QUEUE_SIZE)
+            _local[self.city_id].add(self._queue)
+        return self
+
+    async def aclose(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._queue is not None:
+            _local[self.city_id].discard(self._queue)
+            if not _local[self.city_id]:
+                _local.pop(self.city_id, None)
+        if self._pubsub is not None:
+            with contextlib.suppress(aioredis.RedisError, OSError):
+                await self._pubsub.unsubscribe()
+            await self._pubsub.aclose()
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    async def get(self, timeout: float | None = None) -> dict[str, Any] | None:
+        """The next message, or None after ``timeout`` seconds without one."""
+        await self.open()
+        if self._queue is not None:
+            try:
+                return await asyncio.wait_for(self._queue.get(), timeout)
+            except TimeoutError:
+                return None
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while not self._closed:
+            wait = 1.0 if deadline is None else max(0.0, min(1.0, deadline - loop.time()))
+            raw = await self._pubsub.get_message(ignore_subscribe_messages=True, timeout=wait)
+            if raw is not None and raw.get("type") == "message":
+                try:
+                    return json.loads(raw["data"])
+                except ValueError:
+                    log.warning("live: dropped a malformed message on %s", self.city_id)
+                    continue
+            if deadline is not None and loop.time() >= deadline:
+                return None
+        return None
+
+    def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
+        return self
+
+    async def __anext__(self) -> dict[str, Any]:
+        while not self._closed:
+            message = await self.get(timeout=None)
+            if message is not None:
+                return message
+        raise StopAsyncIteration
+
+    async def __aenter__(self) -> Subscription:
+        return await self.open()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+def subscribe(city_id: str) -> Subscription:
+    """Messages for ``city_id``; see :class:`Subscription`."""
+    return Subscription(city_id)

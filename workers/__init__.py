@@ -1,0 +1,1 @@
+"""arq workers: ``arq workers.main.WorkerSettings``; ``python -m workers status``."""

@@ -1,0 +1,1 @@
+"""Subcommands of ``python -m workers``; each module has ``register(subparsers)``."""

@@ -1,0 +1,1 @@
+"""Job functions. Each takes arq's ``ctx`` first and can run twice without harm."""

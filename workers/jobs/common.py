@@ -1,0 +1,49 @@
+"""What every job shares: backoff, transient-error detection, enqueueing from a job."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from nocturne.settings import settings
+from scrapers.errors import FetchError
+
+
+def backoff(job_try: int, *, base: float | None = None, cap: float = 3600.0) -> float:
+    """Seconds to wait before try ``job_try + 1``: base, 2*base, 4*base... capped."""
+    base = settings.job_retry_seconds if base is None else base
+    return min(cap, base * 2 ** max(0, job_try - 1))
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the network, a timeout, a 429/5xx, a database that went away."""
+    if isinstance(exc, FetchError):
+        return exc.status is None or exc.status == 429 or exc.status >= 500
+    if isinstance(exc, OperationalError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    if type(exc).__name__ == "TimeoutError":  # playwright's TimeoutError too
+        return True
+    return isinstance(exc, asyncio.TimeoutError | httpx.TransportError | ConnectionError | OSError)
+
+
+def describe(exc: BaseException) -> str:
+    """A short reason for a ScrapeRun row or a live message."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+async def enqueue_from_job(ctx: dict[str, Any], job: str, **kwargs: Any) -> str | None:
+    """Queue another job from inside a job: on the worker's Redis, or in-process."""
+    from nocturne import queue
+
+    job_id = kwargs.pop("_job_id", None) or queue.default_job_id(job, (), kwargs)
+    redis = ctx.get("redis")
+    if redis is not None:
+        queued = await redis.enqueue_job(job, _job_id=job_id, **kwargs)
+        return queued.job_id if queued else None
+    return await queue.enqueue(job, _job_id=job_id, **kwargs)

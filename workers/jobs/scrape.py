@@ -1,0 +1,366 @@
+"""scrape_city and scrape_all: fetch a city's sources, save events, tell the browsers.
+
+Each source runs concurrently and independently: its pages are saved (and their new events
+published) as they arrive, its ``ScrapeRun`` records what happened, and its failure never
+stops the others. Saving is an upsert by link, so running a scrape twice saves once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import statistics
+import uuid
+from bisect import bisect_right
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arq.worker import Retry
+from sqlmodel import Session, col, select
+
+from nocturne import live
+from nocturne.cities import CITIES, City, get_city
+from nocturne.crud import finish_scrape_run, start_scrape_run, upsert_events
+from nocturne.db import session_scope
+from nocturne.models import Event, EventStatus, ScrapeRun, utcnow
+from nocturne.settings import settings
+from scrapers.event import SOURCES, ScrapedEvent
+from workers.jobs.common import backoff, describe, enqueue_from_job, is_transient
+
+log = logging.getLogger(__name__)
+
+SCRAPE_MAX_TRIES = 3  # arq tries of a whole city job (all sources failed transiently)
+SCRAPE_TIMEOUT_S = 1800
+SOURCE_TRIES = 2  # tries of one source inside a job before it is recorded as failed
+_RECENT_RUNS = 5  # complete runs whose median "found" tells a partial scrape
+_LOCK_PREFIX = "nocturne:lock:scrape:"
+_local_locks: dict[str, asyncio.Lock] = {}
+
+
+@dataclass(slots=True)
+class Page:
+    """One page of one source, as the runner hands it over."""
+
+    events: list[ScrapedEvent]
+    dropped: int = 0
+    url: str | None = None
+
+
+@dataclass(slots=True)
+class SourceOutcome:
+    source: str
+    status: str = "running"  # ok | partial | failed
+    found: int = 0
+    new: int = 0
+    updated: int = 0
+    dropped: int = 0
+    gone: int = 0
+    error: str | None = None
+    transient: bool = False
+    complete: bool = True  # the listing ended before the page cap
+    seen: set[str] = field(default_factory=set)
+    latest_start: datetime | None = None
+
+
+def _as_page(item: Any) -> Page:
+    if isinstance(item, Page):
+        return item
+    if isinstance(item, list | tuple):
+        return Page(events=list(item))
+    events = getattr(item, "events", None)
+    if events is None:
+        raise TypeError(f"runner yielded {type(item).__name__}, not a page of events")
+    return Page(
+        events=list(events),
+        dropped=int(getattr(item, "dropped", 0) or 0),
+        url=getattr(item, "url", None),
+    )
+
+
+async def _pages(ctx: dict[str, Any], city: City, source: str) -> AsyncIterator[Any]:
+    """The runner's pages for one source (``ctx["scrape_source"]`` overrides the runner)."""
+    scrape_source = ctx.get("scrape_source")
+    if scrape_source is None:
+        from scrapers.runner import scrape_source  # type: ignore[import-not-found]
+    async for page in scrape_source(
+        fetcher=ctx.get("fetcher"), city=city, source=source, max_pages=settings.scrape_max_pages
+    ):
+        yield page
+
+
+# --- database steps (sync, run in a thread so fetching goes on meanwhile) ---------------
+
+
+def _start_run(city_id: str, source: str) -> int:
+    with session_scope() as session:
+        return start_scrape_run(session=session, city_id=city_id, source=source).id  # type: ignore[return-value]
+
+
+def _save_page(city_id: str, events: Sequence[ScrapedEvent]) -> tuple[list[dict], int]:
+    """Upsert one page; returns the new events as cards and how many changed."""
+    with session_scope() as session:
+        result = upsert_events(session=session, city_id=city_id, events=events)
+        session.flush()
+        return [live.event_card(e) for e in result.new], len(result.updated)
+
+
+def _recent_found(session: Session, city_id: str, source: str, before_id: int) -> list[int]:
+    stmt = (
+        select(ScrapeRun.found)
+        .where(
+            ScrapeRun.city_id == city_id,
+            ScrapeRun.source == source,
+            ScrapeRun.status == "ok",
+            col(ScrapeRun.id) < before_id,
+        )
+        .order_by(col(ScrapeRun.id).desc())
+        .limit(_RECENT_RUNS)
+    )
+    return list(session.exec(stmt))
+
+
+def looks_partial(found: int, recent: Sequence[int], ratio: float | None = None) -> bool:
+    """Far fewer events than usual: fewer than ``ratio`` x the median of recent runs."""
+    ratio = settings.vanish_partial_ratio if ratio is None else ratio
+    return bool(recent) and found < ratio * statistics.median(recent)
+
+
+def mark_vanished(
+    *,
+    session: Session,
+    city_id: str,
+    source: str,
+    since: datetime,
+    horizon: datetime,
+    now: datetime | None = None,
+) -> int:
+    """Count misses of ``source``'s upcoming events not seen since ``since``; mark gone.
+
+    ``missed_scrapes`` is recomputed from the complete runs recorded since the event was
+    last seen (not incremented), so a re-run of the same job cannot double-count a miss.
+    Only events up to ``horizon`` (the latest start the listing reached) are judged: later
+    ones may simply lie beyond the pages fetched. Returns how many became gone.
+    """
+    now = now or utcnow()
+    candidates = list(
+        session.exec(
+            select(Event).where(
+                Event.city_id == city_id,
+                Event.source == source,
+                Event.status != EventStatus.gone,
+                Event.start_at > now,
+                Event.start_at <= horizon,
+                Event.last_scraped < since,
+            )
+        )
+    )
+    if not candidates:
+        return 0
+    oldest = min(e.last_scraped for e in candidates)
+    run_starts = sorted(
+        session.exec(
+            select(ScrapeRun.started_at).where(
+                ScrapeRun.city_id == city_id,
+                ScrapeRun.source == source,
+                ScrapeRun.status == "ok",
+                ScrapeRun.started_at > oldest,
+            )
+        )
+    )
+    gone = 0
+    for event in candidates:
+        missed = len(run_starts) - bisect_right(run_starts, event.last_scraped)
+        if missed == event.missed_scrapes:
+            continue
+        event.missed_scrapes = missed
+        if missed >= settings.vanish_after_misses:
+            event.status = EventStatus.gone
+            event.updated_at = now
+            gone += 1
+        session.add(event)
+    session.flush()
+    return gone
+
+
+def _finish(city_id: str, run_id: int, outcome: SourceOutcome, since: datetime) -> None:
+    with session_scope() as session:
+        run = session.get(ScrapeRun, run_id)
+        assert run is not None
+        if outcome.status == "ok" and looks_partial(
+            outcome.found, _recent_found(session, city_id, outcome.source, run_id)
+        ):
+            outcome.status = "partial"
+        finish_scrape_run(
+            session=session,
+            run=run,
+            status=outcome.status,
+            found=outcome.found,
+            new=outcome.new,
+            updated=outcome.updated,
+            dropped=outcome.dropped,
+            error=outcome.error,
+        )
+        if outcome.status == "ok" and outcome.complete and outcome.latest_start is not None:
+            outcome.gone = mark_vanished(
+                session=session,
+                city_id=city_id,
+                source=outcome.source,
+                since=since,
+                horizon=outcome.latest_start,
+            )
+
+
+# --- the jobs --------------------------------------------------------------------------
+
+
+async def _scrape_source(
+    ctx: dict[str, Any], city: City, source: str, since: datetime
+) -> SourceOutcome:
+    outcome = SourceOutcome(source=source)
+    run_id = await asyncio.to_thread(_start_run, city.id, source)
+    await live.publish(city.id, {"type": "source_started", "source": source})
+    for attempt in range(1, SOURCE_TRIES + 1):
+        try:
+            async for item in _pages(ctx, city, source):
+                page = _as_page(item)
+                outcome.dropped += page.dropped
+                fresh = [e for e in page.events if e.link not in outcome.seen]
+                outcome.seen.update(e.link for e in page.events)
+                for ev in page.events:
+                    if outcome.latest_start is None or ev.start > outcome.latest_start:
+                        outcome.latest_start = ev.start
+                if not fresh:
+                    continue
+                cards, updated = await asyncio.to_thread(_save_page, city.id, fresh)
+                outcome.new += len(cards)
+                outcome.updated += updated
+                if cards:
+                    await live.publish(
+                        city.id, {"type": "events", "source": source, "events": cards}
+                    )
+            outcome.status, outcome.error, outcome.transient = "ok", None, False
+            break
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            outcome.status, outcome.error = "failed", describe(exc)
+            outcome.transient = is_transient(exc)
+            if not outcome.transient or attempt == SOURCE_TRIES:
+                log.warning("scrape %s/%s failed: %s", city.id, source, outcome.error)
+                break
+            delay = backoff(attempt, base=settings.job_retry_seconds / 6)
+            log.info("scrape %s/%s: %s; again in %.1fs", city.id, source, outcome.error, delay)
+            await asyncio.sleep(delay)
+    outcome.found = len(outcome.seen)
+    await asyncio.to_thread(_finish, city.id, run_id, outcome, since)
+    if outcome.status == "failed":
+        await live.publish(
+            city.id, {"type": "source_failed", "source": source, "error": outcome.error}
+        )
+    else:
+        await live.publish(
+            city.id,
+            {
+                "type": "source_finished",
+                "source": source,
+                "found": outcome.found,
+                "new": outcome.new,
+                "updated": outcome.updated,
+            },
+        )
+    return outcome
+
+
+@contextlib.asynccontextmanager
+async def city_lock(ctx: dict[str, Any], city_id: str, ttl: float) -> AsyncIterator[bool]:
+    """Yields False when another job holds the city; backs up the ``scrape:<city>`` job id."""
+    redis = ctx.get("redis")
+    if redis is None:
+        lock = _local_locks.setdefault(city_id, asyncio.Lock())
+        if lock.locked():
+            yield False
+            return
+        async with lock:
+            yield True
+        return
+    key, token = _LOCK_PREFIX + city_id, uuid.uuid4().hex
+    if not await redis.set(key, token, nx=True, px=int(ttl * 1000)):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        # Release only our own lock (it may have expired and been taken since).
+        await redis.eval(
+            "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end",
+            1,
+            key,
+            token,
+        )
+
+
+async def scrape_city(
+    ctx: dict[str, Any], city_id: str, sources: Sequence[str] | None = None
+) -> dict[str, Any]:
+    """Scrape one city's sources concurrently, save, publish progress; a summary dict.
+
+    An unknown city or source is a permanent error, returned with its reason. When every
+    source failed for a transient reason the whole job is retried with backoff.
+    """
+    city = get_city(city_id)
+    if city is None:
+        log.warning("scrape_city: unknown city %r", city_id)
+        return {"city_id": city_id, "error": f"unknown city {city_id!r}"}
+    wanted = list(dict.fromkeys(sources or SOURCES))
+    unknown = [s for s in wanted if s not in SOURCES]
+    if unknown:
+        log.warning("scrape_city %s: unknown sources %s", city_id, unknown)
+        return {"city_id": city_id, "error": f"unknown sources {unknown}"}
+    async with city_lock(ctx, city_id, ttl=SCRAPE_TIMEOUT_S) as acquired:
+        if not acquired:
+            log.info("scrape_city %s: already running elsewhere", city_id)
+            return {"city_id": city_id, "skipped": "already running"}
+        since = utcnow()
+        await live.publish(
+            city_id, {"type": "scrape_started", "sources": wanted, "job_id": ctx.get("job_id")}
+        )
+        outcomes = await asyncio.gather(*(_scrape_source(ctx, city, s, since) for s in wanted))
+        failed = [o.source for o in outcomes if o.status == "failed"]
+        summary = {
+            "city_id": city_id,
+            "new": sum(o.new for o in outcomes),
+            "updated": sum(o.updated for o in outcomes),
+            "failed_sources": failed,
+        }
+        await live.publish(city_id, {"type": "scrape_finished", **summary})
+    summary["sources"] = {
+        o.source: {
+            "status": o.status,
+            "found": o.found,
+            "new": o.new,
+            "updated": o.updated,
+            "gone": o.gone,
+            "error": o.error,
+        }
+        for o in outcomes
+    }
+    if settings.shared_database_url and (summary["new"] or summary["updated"]):
+        await enqueue_from_job(ctx, "sync_shared")
+    job_try = int(ctx.get("job_try", 1))
+    every_source_transient = len(failed) == len(wanted) and all(o.transient for o in outcomes)
+    if every_source_transient and job_try < SCRAPE_MAX_TRIES:
+        raise Retry(defer=backoff(job_try))
+    return summary
+
+
+async def scrape_all(ctx: dict[str, Any]) -> dict[str, Any]:
+    """Queue a scrape of every city; a city already queued or running is left alone."""
+    queued, skipped = [], []
+    for city in CITIES:
+        job_id = await enqueue_from_job(ctx, "scrape_city", city_id=city.id)
+        (queued if job_id else skipped).append(city.id)
+    log.info("scrape_all: %d queued, %d already queued or running", len(queued), len(skipped))
+    return {"queued": len(queued), "skipped": skipped}

@@ -1,0 +1,106 @@
+"""The arq worker: ``arq workers.main.WorkerSettings`` (any number, on any machine, one Redis).
+
+The same functions and cron schedule run in-process when REDIS_URL is unset (see
+``nocturne.queue``), with a ctx built by the same ``on_startup``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import Any
+
+import httpx
+from arq.connections import RedisSettings
+from arq.cron import CronJob, cron
+from arq.worker import Function, func
+
+from nocturne import live
+from nocturne.db import get_engine
+from nocturne.settings import settings
+from workers.jobs.cleanup import cleanup_old_events
+from workers.jobs.scrape import SCRAPE_MAX_TRIES, SCRAPE_TIMEOUT_S, scrape_all, scrape_city
+from workers.jobs.sync import SYNC_MAX_TRIES, sync_shared
+
+log = logging.getLogger(__name__)
+
+
+async def _open_fetcher(ctx: dict[str, Any], stack: contextlib.AsyncExitStack) -> None:
+    """One browser per worker process, opened once and shared by every job."""
+    if "fetcher" in ctx:  # brought by the caller (Worker(ctx=...), queue.context(...))
+        return
+    try:
+        from scrapers.fetch import Fetcher  # type: ignore[import-not-found]
+    except ImportError as exc:  # the pipeline's fetcher is not installed in this tree
+        log.warning("no scrapers.fetch.Fetcher (%s): scrape jobs need ctx['scrape_source']", exc)
+        ctx["fetcher"] = None
+        return
+    ctx["fetcher"] = await stack.enter_async_context(Fetcher())
+
+
+async def on_startup(ctx: dict[str, Any]) -> None:
+    """Open the database, the HTTP client and the browser once for this worker."""
+    stack = contextlib.AsyncExitStack()
+    ctx["exit_stack"] = stack
+    ctx["engine"] = get_engine()
+    ctx["http"] = await stack.enter_async_context(
+        httpx.AsyncClient(timeout=settings.scrape_timeout_seconds, follow_redirects=True)
+    )
+    await _open_fetcher(ctx, stack)
+
+
+async def on_shutdown(ctx: dict[str, Any]) -> None:
+    """Close what on_startup opened, and this loop's live-channel connections."""
+    stack = ctx.pop("exit_stack", None)
+    if stack is not None:
+        await stack.aclose()
+    await live.close()
+
+
+FUNCTIONS: list[Function] = [
+    # keep_result=0: a finished scrape must not block the next one with the same job id.
+    func(scrape_city, max_tries=SCRAPE_MAX_TRIES, timeout=SCRAPE_TIMEOUT_S, keep_result=0),
+    func(scrape_all, max_tries=3, timeout=120),
+    func(cleanup_old_events, max_tries=3, timeout=600),
+    func(sync_shared, max_tries=SYNC_MAX_TRIES, timeout=900, keep_result=0),
+]
+
+CRON_JOBS: list[CronJob] = [
+    cron(
+        scrape_all,
+        hour=settings.scrape_cron_hour,
+        minute=settings.scrape_cron_minute,
+        timeout=120,
+    ),
+    cron(
+        cleanup_old_events,
+        hour=settings.cleanup_cron_hour,
+        minute=settings.cleanup_cron_minute,
+        timeout=600,
+    ),
+    # A safety net: scrapes enqueue a sync themselves; this catches what a failure left.
+    cron(
+        sync_shared,
+        minute=set(range(0, 60, max(1, min(60, settings.sync_every_minutes)))),
+        timeout=900,
+    ),
+]
+
+
+def job_functions() -> dict[str, Function]:
+    """Every job by name, as the worker registers it (for the in-process queue)."""
+    return {f.name: f for f in WorkerSettings.functions}
+
+
+class WorkerSettings:
+    """arq's documented shape: ``arq workers.main.WorkerSettings``."""
+
+    functions = FUNCTIONS
+    cron_jobs = CRON_JOBS
+    on_startup = on_startup
+    on_shutdown = on_shutdown
+    redis_settings = RedisSettings.from_dsn(settings.redis_url or "redis://localhost:6379")
+    max_jobs = settings.worker_max_jobs
+    job_timeout = SCRAPE_TIMEOUT_S
+    keep_result = 3600
+    health_check_interval = 30
