@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     scrape_timeout_seconds: float = 30.0
     scrape_max_pages: int = 5
     scrape_max_retries: int = 3
+    # Backoff on 429/5xx starts here and doubles (with jitter); a longer wait (or Retry-After)
+    # than scrape_max_wait_seconds gives up on the page instead of sleeping
+    scrape_backoff_seconds: float = 2.0
+    scrape_max_wait_seconds: float = 120.0
     scrape_user_agent: str = (
         "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
         "Chrome/126.0 Safari/537.36 NocturneBot/1.0"
