@@ -1,0 +1,1 @@
+"""Email: render (pure Jinja2), send (the only SMTP/SendGrid/outbox I/O), templates."""
