@@ -248,6 +248,11 @@ async def result(job_id: str, *, timeout: float | None = None) -> Any:
     return done.result
 
 
+def recent_results() -> list[JobResult]:
+    """The last in-process job results of this loop, oldest first."""
+    return list(_state().results.values())
+
+
 async def job_state(job_id: str) -> str:
     """``queued`` | ``in_progress`` | ``complete`` | ``not_found`` (arq's names)."""
     if settings.redis_url:

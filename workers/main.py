@@ -10,7 +10,6 @@ import contextlib
 import logging
 from typing import Any
 
-import httpx
 from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
@@ -19,6 +18,7 @@ from nocturne import live
 from nocturne.db import get_engine
 from nocturne.settings import settings
 from workers.jobs.cleanup import cleanup_old_events
+from workers.jobs.email import send_confirmation, send_weekly_digests
 from workers.jobs.scrape import SCRAPE_MAX_TRIES, SCRAPE_TIMEOUT_S, scrape_all, scrape_city
 from workers.jobs.sync import SYNC_MAX_TRIES, sync_shared
 
@@ -39,13 +39,14 @@ async def _open_fetcher(ctx: dict[str, Any], stack: contextlib.AsyncExitStack) -
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
-    """Open the database, the HTTP client and the browser once for this worker."""
+    """Open the database engine and the fetcher (HTTP client + browser) once per worker.
+
+    The browser itself starts with the first page fetched, so a worker that only sends
+    email never launches one.
+    """
     stack = contextlib.AsyncExitStack()
     ctx["exit_stack"] = stack
-    ctx["engine"] = get_engine()
-    ctx["http"] = await stack.enter_async_context(
-        httpx.AsyncClient(timeout=settings.scrape_timeout_seconds, follow_redirects=True)
-    )
+    ctx.setdefault("engine", get_engine())
     await _open_fetcher(ctx, stack)
 
 
@@ -63,6 +64,8 @@ FUNCTIONS: list[Function] = [
     func(scrape_all, max_tries=3, timeout=120),
     func(cleanup_old_events, max_tries=3, timeout=600),
     func(sync_shared, max_tries=SYNC_MAX_TRIES, timeout=900, keep_result=0),
+    func(send_confirmation, max_tries=5, timeout=120),
+    func(send_weekly_digests, max_tries=3, timeout=3600),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -84,6 +87,9 @@ CRON_JOBS: list[CronJob] = [
         minute=set(range(0, 60, max(1, min(60, settings.sync_every_minutes)))),
         timeout=900,
     ),
+    # Hourly: the job picks the cities whose local time is Monday DIGEST_LOCAL_HOUR, so
+    # every time zone gets its digest at its own 09:00 whatever the server's zone.
+    cron(send_weekly_digests, minute=0, timeout=3600),
 ]
 
 
