@@ -84,15 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     parse.add_argument("--url", help="the page's URL (resolves relative links)")
     parse.set_defaults(handler=_parse_command)
 
-    scrape = commands.add_parser("scrape", help="fetch, parse and store a city's events")
-    scrape.add_argument("--city", metavar="CITY_ID", action="append", help="repeatable")
-    scrape.add_argument("--site", choices=sorted(PARSERS), action="append", help="repeatable")
-    scrape.set_defaults(handler=_runner_command("scrape_command"))
+    from scrapers.runner import add_arguments  # scrape and load: the runner's commands
 
-    load = commands.add_parser("load", help="store events from a `parse` JSON file")
-    load.add_argument("file", help="JSON array written by `parse`")
-    load.add_argument("--city", metavar="CITY_ID", required=True)
-    load.set_defaults(handler=_runner_command("load_command"))
+    add_arguments(commands, _runner_command)
     return parser
 
 
