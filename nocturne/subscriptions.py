@@ -98,7 +98,7 @@ async def request_subscription(
     from nocturne import queue
 
     def _save() -> SubscribeResult:
-        with session_scope(database_url) as session:
+        with session_scope(database_url or settings.database_url) as session:
             return subscribe(session=session, email=email, city_id=city_id)
 
     result = await asyncio.to_thread(_save)

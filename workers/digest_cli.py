@@ -20,6 +20,7 @@ from sqlmodel import Session
 from nocturne.cities import get_city
 from nocturne.db import get_engine
 from nocturne.models import utcnow
+from nocturne.settings import settings
 from workers.email import digest as store
 from workers.email.render import render_digest, with_unsubscribe
 
@@ -60,7 +61,7 @@ def preview(*, city_id: str, week: date | None, out: Path) -> int:
     week = week or store.week_start(city_id, now)
     city = get_city(city_id)
     assert city is not None
-    with Session(get_engine()) as session:
+    with Session(get_engine(settings.database_url)) as session:
         issue = store.get_issue(session=session, city_id=city_id, week=week)
         cards = (
             issue.events
@@ -101,7 +102,9 @@ async def send(*, city_id: str | None, week: date | None) -> int:
             bar.update(tasks[cid], completed=done)
 
         summary = await send_weekly_digests(
-            {"engine": get_engine(), "progress": progress}, city_id=city_id, week=week
+            {"engine": get_engine(settings.database_url), "progress": progress},
+            city_id=city_id,
+            week=week,
         )
     print(json.dumps(summary, indent=2, default=str))
     if not summary:

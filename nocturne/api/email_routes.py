@@ -58,7 +58,7 @@ def _bad_link(reason: str) -> HTMLResponse:
 def confirm(token: str = Query(..., max_length=500)) -> HTMLResponse:
     """Open a confirm link: the pending subscription becomes active."""
     try:
-        with session_scope() as session:
+        with session_scope(settings.database_url) as session:
             sub = subscriptions.confirm_by_token(session=session, token=token)
             name = _city_name(sub)
     except tokens.BadToken as exc:
@@ -73,7 +73,7 @@ def confirm(token: str = Query(..., max_length=500)) -> HTMLResponse:
 def unsubscribe_page(token: str = Query(..., max_length=500)) -> HTMLResponse:
     """The confirmation page: one button that posts the one-click form."""
     try:
-        with session_scope() as session:
+        with session_scope(settings.database_url) as session:
             sub = subscriptions.subscription_for_unsubscribe(session=session, token=token)
             name, email, gone = (
                 _city_name(sub),
@@ -108,7 +108,7 @@ async def unsubscribe(request: Request, token: str = Query(..., max_length=500))
         )
 
     def _apply() -> tuple[str, str]:
-        with session_scope() as session:
+        with session_scope(settings.database_url) as session:
             sub = subscriptions.unsubscribe_by_token(session=session, token=token)
             return sub.email, _city_name(sub)
 

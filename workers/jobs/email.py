@@ -42,7 +42,7 @@ Progress = Callable[[str, int, int], None]
 
 
 def _engine(ctx: dict[str, Any]) -> Engine:
-    return ctx.get("engine") or get_engine()
+    return ctx.get("engine") or get_engine(settings.database_url)
 
 
 def _mailer(ctx: dict[str, Any]) -> Mailer:
