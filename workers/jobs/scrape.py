@@ -314,6 +314,8 @@ async def scrape_city(
     if city is None:
         log.warning("scrape_city: unknown city %r", city_id)
         return {"city_id": city_id, "error": f"unknown city {city_id!r}"}
+    if isinstance(sources, str):
+        sources = [sources]
     wanted = list(dict.fromkeys(sources or SOURCES))
     unknown = [s for s in wanted if s not in SOURCES]
     if unknown:
