@@ -1,7 +1,88 @@
-"""The JSON API, served by the Reflex backend on the app's own port."""
+"""The JSON API, served by the Reflex backend on the app's own port.
 
-from fastapi import FastAPI
+``create_api()`` is Reflex's ``api_transformer``: Reflex mounts its own routes inside this
+app, so the middlewares here (request ids, security headers, body limits) cover the
+whole backend. Routes sit at the original design's root paths; docs at ``/api/docs``.
+"""
+
+from __future__ import annotations
+
+from logging import getLogger
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
+
+from nocturne.api import admin, feeds, public
+from nocturne.api.logging import RequestIdMiddleware, configure_logging
+from nocturne.api.security import (
+    BodySizeLimitMiddleware,
+    CORSMiddleware,
+    SecurityHeadersMiddleware,
+    cors_kwargs,
+)
+
+# (getLogger imported by name: the submodule nocturne.api.logging shadows "logging" here)
+log = getLogger(__name__)
+
+DESCRIPTION = """Underground events from Eventbrite, Meetup and Luma in 49 US cities.
+
+Reads are limited per IP (10 a second by default), subscribing to 5 a minute, asking for
+a scrape to one per city every 10 minutes; a refusal is a 429 with `Retry-After`.
+Admin routes need `Authorization: Bearer <ADMIN_TOKEN>` and are off when it is unset.
+"""
+
+
+def _field_name(loc: tuple[str | int, ...] | list[str | int]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    """422 naming each bad field; the offending input is not echoed back."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {
+            "loc": [p if isinstance(p, int) else str(p) for p in err.get("loc", ())],
+            "msg": str(err.get("msg", "invalid")),
+            "type": str(err.get("type", "value_error")),
+        }
+        for err in exc.errors()
+    ]
+    message = "; ".join(f"{_field_name(e['loc'])}: {e['msg']}" for e in errors)
+    return JSONResponse({"message": message, "detail": errors}, status_code=422)
+
+
+async def _database_down(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", exc.__class__.__name__)
+    return JSONResponse(
+        {"detail": "The database is unavailable; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": "30"},
+    )
 
 
 def create_api() -> FastAPI:
-    return FastAPI(title="Nocturne API", docs_url="/api/docs", openapi_url="/api/openapi.json")
+    """The FastAPI app with every route and middleware, configured from settings now."""
+    configure_logging()
+    api = FastAPI(
+        title="Nocturne API",
+        version="1.0",
+        description=DESCRIPTION,
+        docs_url="/api/docs",
+        redoc_url="/api/redoc",
+        openapi_url="/api/openapi.json",
+    )
+    api.add_exception_handler(RequestValidationError, _validation_error)
+    api.add_exception_handler(OperationalError, _database_down)
+    # Admin first: POST /scrape/all must win over POST /scrape/{city_id}.
+    api.include_router(admin.router)
+    api.include_router(public.router)
+    api.include_router(feeds.router)
+    # Starlette runs the last added outermost: request id, headers, size limit, CORS.
+    api.add_middleware(CORSMiddleware, **cors_kwargs())  # type: ignore[arg-type]
+    api.add_middleware(BodySizeLimitMiddleware)
+    api.add_middleware(SecurityHeadersMiddleware)
+    api.add_middleware(RequestIdMiddleware)
+    return api

@@ -1,0 +1,240 @@
+"""Response and request shapes. Field names keep the original design's API."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from nocturne.cities import City
+from nocturne.crud import event_sources
+from nocturne.live import price_label
+from nocturne.models import Event
+
+Source = Literal["eventbrite", "meetup", "luma"]
+
+
+def iso_utc(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z") if value else None
+
+
+class Problem(BaseModel):
+    detail: str
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ValidationProblem(BaseModel):
+    message: str
+    detail: list[FieldError]
+
+
+class Coordinates(BaseModel):
+    lat: float
+    lng: float
+
+
+class CityOut(BaseModel):
+    id: str
+    name: str
+    slug: str
+    state: str
+    timezone: str
+    coordinates: Coordinates
+    upcoming: int = Field(description="Coming events (in person, scheduled)")
+
+    @classmethod
+    def build(cls, city: City, upcoming: int) -> CityOut:
+        return cls(
+            id=city.id,
+            name=city.name,
+            slug=city.slug,
+            state=city.state,
+            timezone=city.timezone,
+            coordinates=Coordinates(lat=city.latitude, lng=city.longitude),
+            upcoming=upcoming,
+        )
+
+
+class CitiesOut(BaseModel):
+    cities: list[CityOut]
+
+
+class EventOut(BaseModel):
+    id: int
+    title: str
+    link: str
+    date: str = Field(description="Local date, YYYY-MM-DD")
+    time: str = Field(description="Local time HH:MM; empty when the source gave only a date")
+    location: str
+    description: str | None
+    source: str = Field(description="The source that first listed the event")
+    city: str
+    start_at: str = Field(description="ISO 8601, UTC")
+    end_at: str | None
+    timezone: str
+    venue: str | None
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    price_min: float | None
+    price_max: float | None
+    currency: str | None
+    price_label: str
+    is_free: bool | None
+    sources: list[str]
+    links: list[str]
+    status: str
+    is_online: bool
+    image_url: str | None
+    tags: list[str]
+
+    @classmethod
+    def build(cls, ev: Event) -> EventOut:
+        location = ", ".join(
+            p for p in dict.fromkeys([ev.venue or "", ev.address or ""]) if p.strip()
+        )
+        return cls(
+            id=ev.id,  # type: ignore[arg-type]
+            title=ev.title,
+            link=ev.link,
+            date=ev.local_date,
+            time=ev.local_time,
+            location=location or ("Online" if ev.is_online else ""),
+            description=ev.description,
+            source=ev.source,
+            city=ev.city_id,
+            start_at=iso_utc(ev.start_at),  # type: ignore[arg-type]
+            end_at=iso_utc(ev.end_at),
+            timezone=ev.timezone,
+            venue=ev.venue,
+            address=ev.address,
+            latitude=ev.latitude,
+            longitude=ev.longitude,
+            price_min=ev.price_min,
+            price_max=ev.price_max,
+            currency=ev.currency,
+            price_label=price_label(ev),
+            is_free=ev.is_free,
+            sources=event_sources(ev),
+            links=list(ev.links or [ev.link]),
+            status=ev.status,
+            is_online=ev.is_online,
+            image_url=ev.image_url,
+            tags=list(ev.tags or []),
+        )
+
+
+class SubscribeIn(BaseModel):
+    model_config = ConfigDict(
+        extra="ignore",
+        json_schema_extra={"example": {"email": "user@example.com", "city": "ca--los-angeles"}},
+    )
+
+    email: str = Field(min_length=3, max_length=320)
+    city: str | None = Field(default=None, max_length=80, description="City id")
+    city_id: str | None = Field(default=None, max_length=80, description="Alias of `city`")
+
+
+class SubscribeOut(BaseModel):
+    id: int
+    email: str
+    city: str
+    is_active: bool
+    created_at: str
+    status: str = Field(description="pending | active | unsubscribed")
+    outcome: str = Field(description="created | resent | too_soon | already_active | resubscribed")
+    message: str
+
+
+class ScrapeOut(BaseModel):
+    message: str
+    city: str
+    note: str
+    job_id: str | None
+    queued: bool = Field(description="False when a scrape of this city was already under way")
+
+
+class HealthOut(BaseModel):
+    status: Literal["healthy", "stale", "unhealthy"]
+    database: str
+    redis: str
+    events: dict[str, int]
+    subscriptions: dict[str, int]
+    last_scrape: dict[str, dict[str, str | int | None]]
+    last_success_at: str | None
+    stale_after_hours: float
+    checked_at: str
+
+
+class SubscriptionOut(BaseModel):
+    id: int
+    email: str
+    city: str
+    status: str
+    is_active: bool
+    token_version: int
+    created_at: str
+    confirmed_at: str | None
+    unsubscribed_at: str | None
+
+
+class SubscriptionPage(BaseModel):
+    items: list[SubscriptionOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class EmailLogOut(BaseModel):
+    id: int
+    recipient: str
+    kind: str
+    subject: str
+    provider: str
+    status: str
+    error: str | None
+    provider_message_id: str | None
+    subscription_id: int | None
+    digest_week: str | None
+    attempt: int
+    created_at: str
+
+
+class EmailLogPage(BaseModel):
+    items: list[EmailLogOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ScrapeRunOut(BaseModel):
+    id: int
+    city_id: str
+    source: str
+    status: str
+    started_at: str
+    finished_at: str | None
+    found: int
+    new: int
+    updated: int
+    dropped: int
+    error: str | None
+
+
+class ScrapeRunPage(BaseModel):
+    items: list[ScrapeRunOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ScrapeAllOut(BaseModel):
+    message: str
+    job_id: str | None
+    queued: bool
