@@ -293,12 +293,14 @@ def events_for_city(
             else stmt.where(or_(Event.is_free.is_(None), col(Event.is_free).is_(False)))
         )  # type: ignore[union-attr]
     if q:
-        pattern = f"%{q.strip().lower()}%"
+        # The words are matched literally: "100%" or "_" are not wildcards.
+        words = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{words}%"
         stmt = stmt.where(
             or_(
-                func.lower(Event.title).like(pattern),
-                func.lower(func.coalesce(Event.venue, "")).like(pattern),
-                func.lower(func.coalesce(Event.description, "")).like(pattern),
+                func.lower(Event.title).like(pattern, escape="\\"),
+                func.lower(func.coalesce(Event.venue, "")).like(pattern, escape="\\"),
+                func.lower(func.coalesce(Event.description, "")).like(pattern, escape="\\"),
             )
         )
     if not include_online:
