@@ -3,6 +3,6 @@
 import reflex as rx
 
 from nocturne.api import create_api
-from nocturne.pages import index  # noqa: F401  (each page module registers itself)
+from nocturne.pages import city, index  # noqa: F401  (each page module registers itself)
 
-app = rx.App(api_transformer=create_api())
+app = rx.App(api_transformer=create_api(), stylesheets=["/nocturne.css"])

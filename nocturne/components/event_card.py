@@ -1,0 +1,77 @@
+"""One event card, rendered from the dict `nocturne.live.event_card` builds."""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+import reflex as rx
+
+SOURCE_NAMES = {"eventbrite": "Eventbrite", "meetup": "Meetup", "luma": "Luma"}
+
+
+class Card(TypedDict):
+    id: int
+    title: str
+    link: str
+    sources: list[str]
+    start_at: str
+    local_date: str
+    local_time: str
+    day_label: str
+    venue: str
+    address: str
+    price_label: str
+    is_free: bool
+    image_url: str
+    status: str
+    is_online: bool
+    # UI only: streamed in live, with its place in the 120 ms stagger
+    fresh: bool
+    delay: str
+
+
+def _source_badge(source: rx.Var[str]) -> rx.Component:
+    return rx.el.span(source, class_name="nc-badge nc-badge--" + source)
+
+
+def event_card(card: rx.Var[Card]) -> rx.Component:
+    """Scraped text goes in as text children only, so markup in a title stays text."""
+    return rx.el.article(
+        rx.el.div(
+            rx.el.time(card["day_label"], class_name="nc-card-day", date_time=card["start_at"]),
+            rx.el.span(
+                rx.cond(card["local_time"] != "", card["local_time"], "all day"),
+                class_name="nc-card-time",
+            ),
+            class_name="nc-card-when",
+        ),
+        rx.el.h3(
+            rx.el.a(
+                card["title"],
+                href=card["link"],
+                target="_blank",
+                rel="noopener noreferrer",
+                class_name="nc-card-link",
+            ),
+            class_name="nc-card-title",
+        ),
+        rx.cond(card["venue"] != "", rx.el.p(card["venue"], class_name="nc-card-venue")),
+        rx.el.div(
+            rx.foreach(card["sources"].to(list[str]), _source_badge),
+            rx.cond(
+                card["price_label"] != "",
+                rx.el.span(
+                    card["price_label"],
+                    class_name=rx.cond(card["is_free"], "nc-price nc-price--free", "nc-price"),
+                ),
+            ),
+            rx.cond(
+                card["status"] != "scheduled",
+                rx.el.span(card["status"], class_name="nc-status"),
+            ),
+            class_name="nc-card-meta",
+        ),
+        class_name=rx.cond(card["fresh"], "nc-card nc-card--fresh", "nc-card"),
+        style={"animation_delay": card["delay"]},
+        data_event_id=card["id"],
+    )

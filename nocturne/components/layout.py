@@ -1,0 +1,39 @@
+"""The page shell: header, main landmark, footer."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+
+def header() -> rx.Component:
+    return rx.el.header(
+        rx.el.a(
+            rx.el.span("NOCTURNE", class_name="nc-logo"),
+            href="/",
+            class_name="nc-logo-link",
+            aria_label="Nocturne home",
+        ),
+        rx.el.nav(
+            rx.el.a("Cities", href="/#cities", class_name="nc-nav-link"),
+            rx.el.a("Digest", href="/#subscribe", class_name="nc-nav-link"),
+            rx.el.a("API", href="/api/docs", class_name="nc-nav-link"),
+            aria_label="Main",
+            class_name="nc-nav",
+        ),
+        class_name="nc-header",
+    )
+
+
+def page(*children: rx.Component) -> rx.Component:
+    """A full page: skip link, header, the main content, footer."""
+    return rx.fragment(
+        rx.el.a("Skip to content", href="#main", class_name="nc-skip"),
+        header(),
+        rx.el.main(*children, id="main", class_name="nc-main"),
+        rx.el.footer(
+            rx.el.p(
+                "Events gathered from Eventbrite, Meetup and Luma. Times are local to each city."
+            ),
+            class_name="nc-footer",
+        ),
+    )

@@ -1,0 +1,511 @@
+"""A city's page: its events with filters, the vibe chart, refresh and live new events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypedDict
+
+import reflex as rx
+
+from nocturne import crud, live, queue, refresh_limit
+from nocturne.cities import get_city
+from nocturne.components.event_card import SOURCE_NAMES, Card, event_card
+from nocturne.components.layout import page
+from nocturne.components.subscribe import subscribe_form
+from nocturne.db import session_scope
+from nocturne.models import utcnow
+from nocturne.state import BaseState
+from scrapers.event import SOURCES
+
+log = logging.getLogger(__name__)
+
+STAGGER_MS = 120
+PAGE_SIZE = 200
+# A listener with no message re-checks this often that its tab still watches the city.
+WATCH_CHECK_SECONDS = 5.0
+WHEN_CHOICES = {"all": "All upcoming", "tonight": "Tonight", "weekend": "This weekend"}
+WHEN_CHOICES["week"] = "Next 7 days"
+
+
+class DayCount(TypedDict):
+    day: str
+    label: str
+    count: int
+
+
+class SourceLine(TypedDict):
+    source: str
+    name: str
+    text: str
+    state: str  # idle | running | done | failed
+
+
+def time_window(when: str, city_id: str, now: datetime | None = None) -> tuple[datetime, datetime]:
+    """UTC bounds of a filter in the city's own time.
+
+    ``tonight`` is 17:00 to 06:00 the next morning (before 06:00 it is the night going on);
+    ``weekend`` runs from Friday 17:00 to Monday 06:00 (the current one from Friday night
+    on); ``week`` is today and the six days after.
+    """
+    tz = get_city(city_id).tz  # type: ignore[union-attr]
+    local = (now or utcnow()).astimezone(tz)
+    today = local.date()
+    if when == "tonight":
+        night = today - timedelta(days=1) if local.hour < 6 else today
+        start = datetime.combine(night, time(17), tz)
+        end = datetime.combine(night + timedelta(days=1), time(6), tz)
+    elif when == "weekend":
+        weekday = local.weekday()  # Mon 0 .. Sun 6
+        in_weekend = (weekday == 4 and local.hour >= 17) or weekday in (5, 6)
+        in_weekend = in_weekend or (weekday == 0 and local.hour < 6)
+        friday = today - timedelta(days=(weekday - 4) % 7) if in_weekend else today
+        if not in_weekend:
+            friday = today + timedelta(days=(4 - weekday) % 7)
+        start = datetime.combine(friday, time(17), tz)
+        end = datetime.combine(friday + timedelta(days=3), time(6), tz)
+    elif when == "week":
+        start = datetime.combine(today, time.min, tz)
+        end = datetime.combine(today + timedelta(days=7), time.min, tz)
+    else:
+        raise ValueError(f"unknown time filter {when!r}")
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def ago(moment: datetime, now: datetime | None = None) -> str:
+    """ "just now", "12 min ago", "3 h ago", "2 days ago"."""
+    seconds = max(0.0, ((now or utcnow()) - moment).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 48 * 3600:
+        return f"{int(seconds // 3600)} h ago"
+    return f"{int(seconds // 86400)} days ago"
+
+
+def _freshness(city_id: str) -> list[SourceLine]:
+    with session_scope() as session:
+        runs = {r.source: r for r in crud.last_scrape_runs(session=session, city_id=city_id)}
+    lines: list[SourceLine] = []
+    for source in SOURCES:
+        name = SOURCE_NAMES.get(source, source)
+        run = runs.get(source)
+        if run is None or run.finished_at is None:
+            text, state = "not fetched yet", "idle"
+        elif run.status == "failed":
+            text, state = f"last try failed {ago(run.finished_at)}", "failed"
+        else:
+            text, state = f"updated {ago(run.finished_at)}", "done"
+        lines.append({"source": source, "name": name, "text": text, "state": state})
+    return lines
+
+
+def _chart(city_id: str) -> list[DayCount]:
+    with session_scope() as session:
+        counts = crud.counts_per_day(session=session, city_id=city_id, days=14)
+    return [{"day": f"{d:%a} {d.day} {d:%b}", "label": str(d.day), "count": n} for d, n in counts]
+
+
+def _cards(city_id: str, when: str, free_only: bool, source: str) -> list[Card]:
+    after = before = None
+    if when != "all":
+        after, before = time_window(when, city_id)
+    with session_scope() as session:
+        events = crud.events_for_city(
+            session=session,
+            city_id=city_id,
+            starts_after=after,
+            starts_before=before,
+            source=source or None,
+            free=True if free_only else None,
+            limit=PAGE_SIZE,
+        )
+        return [{**live.event_card(e), "fresh": False, "delay": "0ms"} for e in events]  # type: ignore[typeddict-item]
+
+
+class CityState(BaseState):
+    city_id: str = ""
+    city_name: str = ""
+    city_state: str = ""
+    not_found: bool = False
+    loading: bool = True
+    error: str = ""
+    cards: list[Card] = []
+    fresh_cards: list[Card] = []
+    when: str = "all"
+    free_only: bool = False
+    source: str = ""
+    freshness: list[SourceLine] = []
+    progress: list[SourceLine] = []
+    chart: list[DayCount] = []
+    scraping: bool = False
+    found_message: str = ""
+    refresh_used: bool = False
+    refresh_note: str = ""
+    # Bumped on every page load: a listener whose generation is stale stops itself.
+    _watch_gen: int = 0
+
+    @rx.var
+    def refresh_label(self) -> str:
+        return "REFRESH USED (0/1)" if self.refresh_used else "REFRESH EVENTS (1/1)"
+
+    @rx.var
+    def event_count(self) -> int:
+        return len(self.cards) + len(self.fresh_cards)
+
+    def _route_city(self) -> str:
+        path = str(self.router.url.path or "")
+        return path.rstrip("/").rsplit("/", 1)[-1] if path.startswith("/city/") else ""
+
+    @rx.event
+    async def load_city(self) -> Any:
+        """on_load: the city, its events, chart and freshness; then listen for new events."""
+        self._watch_gen += 1
+        city = get_city(self._route_city())
+        self.fresh_cards, self.progress, self.found_message, self.refresh_note = [], [], "", ""
+        self.error, self.scraping = "", False
+        if city is None:
+            self.city_id, self.not_found, self.loading = "", True, False
+            return None
+        if city.id != self.city_id:
+            self.when, self.free_only, self.source = "all", False, ""
+        self.city_id, self.city_name, self.city_state = city.id, city.name, city.state
+        self.not_found, self.loading = False, True
+        sid = self._ensure_refresh_sid()
+        try:
+            self.refresh_used = await refresh_limit.is_used(sid)
+            self.cards, self.chart, self.freshness = await asyncio.to_thread(self._query_all)
+        except Exception:
+            log.exception("loading city %s failed", city.id)
+            self.error = "Events could not be loaded just now. Please try again in a moment."
+        self.loading = False
+        return CityState.watch_city(self._watch_gen)
+
+    def _query_all(self) -> tuple[list[Card], list[DayCount], list[SourceLine]]:
+        cid = self.city_id
+        return _cards(cid, self.when, self.free_only, self.source), _chart(cid), _freshness(cid)
+
+    async def _reload_cards(self) -> None:
+        self.loading, self.fresh_cards = True, []
+        try:
+            self.cards = await asyncio.to_thread(
+                _cards, self.city_id, self.when, self.free_only, self.source
+            )
+            self.error = ""
+        except Exception:
+            log.exception("filtering city %s failed", self.city_id)
+            self.error = "Events could not be loaded just now. Please try again in a moment."
+        self.loading = False
+
+    @rx.event
+    async def set_when(self, value: str) -> None:
+        self.when = value if value in WHEN_CHOICES else "all"
+        await self._reload_cards()
+
+    @rx.event
+    async def set_free_only(self, value: bool) -> None:
+        self.free_only = bool(value)
+        await self._reload_cards()
+
+    @rx.event
+    async def set_source(self, value: str) -> None:
+        self.source = value if value in SOURCES else ""
+        await self._reload_cards()
+
+    @rx.event
+    async def handle_refresh(self) -> None:
+        """Start a scrape of this city: once per browser session, checked on the server."""
+        if not self.city_id:
+            return
+        sid = self._ensure_refresh_sid()
+        if not await refresh_limit.claim(sid):
+            self.refresh_used = True
+            self.refresh_note = "This browser session has used its refresh."
+            return
+        try:
+            job_id = await queue.enqueue(
+                "scrape_city", city_id=self.city_id, _job_id=f"scrape:{self.city_id}"
+            )
+        except Exception:
+            log.exception("enqueueing a scrape of %s failed", self.city_id)
+            await refresh_limit.release(sid)
+            self.refresh_note = "The refresh could not be started. Please try again."
+            return
+        if job_id is None:
+            await refresh_limit.release(sid)
+            self.refresh_note = "A refresh of this city is already running: watch it arrive."
+            return
+        self.refresh_used = True
+        self.scraping, self.found_message = True, ""
+        self.refresh_note = "Refreshing… new events appear below as they are found."
+
+    def _matches(self, card: dict[str, Any]) -> bool:
+        if card.get("is_online") or card.get("status") == "gone":
+            return False
+        if self.free_only and not card.get("is_free"):
+            return False
+        if self.source and self.source not in card.get("sources", []):
+            return False
+        if self.when != "all":
+            lo, hi = time_window(self.when, self.city_id)
+            start = datetime.fromisoformat(str(card["start_at"]).replace("Z", "+00:00"))
+            return lo <= start < hi
+        return True
+
+    def _set_progress(self, source: str, text: str, state: str) -> None:
+        lines = [p for p in self.progress if p["source"] != source]
+        lines.append({"source": source, "name": SOURCE_NAMES.get(source, source)} | {
+            "text": text, "state": state})  # fmt: skip
+        order = {s: i for i, s in enumerate(SOURCES)}
+        self.progress = sorted(lines, key=lambda p: order.get(p["source"], 99))
+
+    def _apply_message(self, message: dict[str, Any]) -> None:
+        """Fold one live message into the page."""
+        kind = message.get("type")
+        if kind == "scrape_started":
+            self.scraping, self.found_message = True, ""
+            self.progress = []
+            for source in message.get("sources") or SOURCES:
+                self._set_progress(source, "waiting", "idle")
+        elif kind == "source_started":
+            self.scraping = True
+            self._set_progress(message["source"], "searching…", "running")
+        elif kind == "events":
+            shown = {c["id"] for c in self.cards} | {c["id"] for c in self.fresh_cards}
+            added = [
+                c for c in message.get("events", []) if c["id"] not in shown and self._matches(c)
+            ]
+            self.fresh_cards = self.fresh_cards + [
+                {**c, "fresh": True, "delay": f"{i * STAGGER_MS}ms"}  # type: ignore[typeddict-item]
+                for i, c in enumerate(added)
+            ]
+        elif kind == "source_finished":
+            text = f"{message.get('new', 0)} new · {message.get('found', 0)} found"
+            self._set_progress(message["source"], text, "done")
+        elif kind == "source_failed":
+            self._set_progress(message["source"], "failed, will retry later", "failed")
+        elif kind == "scrape_finished":
+            self.scraping = False
+            new = int(message.get("new", 0))
+            self.found_message = f"Found {new} new event{'' if new == 1 else 's'}"
+            self.refresh_note = ""
+
+    @rx.event(background=True)
+    async def watch_city(self, generation: int) -> None:
+        """Carry live messages for this city into this tab until it leaves or closes."""
+        async with self:
+            city_id = self.city_id
+        if not city_id:
+            return
+        async with live.subscribe(city_id) as messages:
+            while True:
+                message = await messages.get(timeout=WATCH_CHECK_SECONDS)
+                async with self:
+                    if self._watch_gen != generation or self.city_id != city_id:
+                        return
+                    if message is None:
+                        if not _tab_connected(self.router.session.client_token):
+                            return
+                        continue
+                    self._apply_message(message)
+                    finished = message.get("type") == "scrape_finished"
+                if finished:
+                    await self._after_scrape(city_id)
+
+    async def _after_scrape(self, city_id: str) -> None:
+        chart, freshness = await asyncio.to_thread(lambda: (_chart(city_id), _freshness(city_id)))
+        async with self:
+            if self.city_id == city_id:
+                self.chart, self.freshness = chart, freshness
+
+
+def _tab_connected(client_token: str) -> bool:
+    """Whether this process still holds a websocket for the tab (False once it closed)."""
+    from reflex.utils.prerequisites import get_and_validate_app
+
+    namespace = get_and_validate_app().app.event_namespace
+    return namespace is None or client_token in namespace.token_to_sid
+
+
+# --- view ------------------------------------------------------------------------------
+
+
+def _filters() -> rx.Component:
+    return rx.el.div(
+        rx.el.div(
+            *[
+                rx.el.button(
+                    label,
+                    on_click=CityState.set_when(key),
+                    class_name=rx.cond(CityState.when == key, "nc-chip nc-chip--on", "nc-chip"),
+                    aria_pressed=rx.cond(CityState.when == key, "true", "false"),
+                    type="button",
+                )
+                for key, label in WHEN_CHOICES.items()
+            ],
+            role="group",
+            aria_label="When",
+            class_name="nc-chips",
+        ),
+        rx.el.div(
+            rx.el.button(
+                "Free only",
+                on_click=CityState.set_free_only(~CityState.free_only),
+                class_name=rx.cond(CityState.free_only, "nc-chip nc-chip--on", "nc-chip"),
+                aria_pressed=rx.cond(CityState.free_only, "true", "false"),
+                type="button",
+            ),
+            rx.el.label(
+                rx.el.span("Source", class_name="nc-sr-only"),
+                rx.el.select(
+                    rx.el.option("All sources", value=""),
+                    *[rx.el.option(SOURCE_NAMES[s], value=s) for s in SOURCES],
+                    value=CityState.source,
+                    on_change=CityState.set_source,
+                    class_name="nc-select",
+                ),
+            ),
+            class_name="nc-chips",
+        ),
+        class_name="nc-filters",
+    )
+
+
+def _source_line(line: rx.Var[SourceLine]) -> rx.Component:
+    return rx.el.li(
+        rx.el.span(line["name"] + ":", class_name="nc-src-name"),
+        " ",
+        rx.el.span(line["text"]),
+        class_name="nc-src nc-src--" + line["state"].to(str),
+        data_source=line["source"],
+    )
+
+
+def _refresh() -> rx.Component:
+    return rx.el.section(
+        rx.el.button(
+            CityState.refresh_label,
+            on_click=CityState.handle_refresh,
+            disabled=CityState.refresh_used | CityState.scraping,
+            class_name="nc-refresh",
+            type="button",
+            id="refresh-button",
+        ),
+        rx.cond(
+            CityState.refresh_note != "",
+            rx.el.p(CityState.refresh_note, class_name="nc-note", role="status"),
+        ),
+        rx.cond(
+            CityState.progress.length() > 0,
+            rx.el.ul(rx.foreach(CityState.progress, _source_line), class_name="nc-progress"),
+        ),
+        rx.el.p(CityState.found_message, class_name="nc-found", aria_live="polite", id="found"),
+        class_name="nc-refresh-box",
+        aria_label="Refresh",
+    )
+
+
+def _chart_view() -> rx.Component:
+    return rx.el.section(
+        rx.el.h2("Vibe, next 14 days", class_name="nc-h2"),
+        rx.recharts.bar_chart(
+            rx.recharts.bar(data_key="count", fill="#b56cff", radius=[4, 4, 0, 0], name="Events"),
+            rx.recharts.x_axis(data_key="label", stroke="#8f86b3", font_size=11, interval=0),
+            rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, font_size=11),
+            rx.recharts.graphing_tooltip(cursor={"fill": "rgba(181,108,255,0.08)"}),
+            data=CityState.chart,
+            height=220,
+            width="100%",
+        ),
+        class_name="nc-panel nc-chart",
+        aria_label="Events per day for the next 14 days",
+    )
+
+
+def _events() -> rx.Component:
+    return rx.el.section(
+        rx.cond(
+            CityState.error != "",
+            rx.el.p(CityState.error, class_name="nc-error", role="alert"),
+        ),
+        rx.cond(
+            CityState.loading,
+            rx.el.div(
+                *[rx.el.div(class_name="nc-card nc-skeleton") for _ in range(4)],
+                class_name="nc-cards",
+                aria_busy="true",
+                aria_label="Loading events",
+            ),
+            rx.cond(
+                (CityState.event_count == 0) & (CityState.error == ""),
+                rx.el.div(
+                    rx.el.p("Nothing here yet.", class_name="nc-empty-title"),
+                    rx.el.p(
+                        "No events match these filters. Try another night, or refresh "
+                        "the city to look again."
+                    ),
+                    class_name="nc-empty",
+                ),
+                rx.el.div(
+                    rx.foreach(CityState.cards, event_card),
+                    rx.foreach(CityState.fresh_cards, event_card),
+                    class_name="nc-cards",
+                    id="event-list",
+                ),
+            ),
+        ),
+        aria_label="Events",
+    )
+
+
+def _not_found() -> rx.Component:
+    return rx.el.section(
+        rx.el.h1("No such city", class_name="nc-h1"),
+        rx.el.p("We don't cover that place (yet). Pick one of our cities instead."),
+        rx.el.a("← All cities", href="/", class_name="nc-button-link"),
+        class_name="nc-empty nc-404",
+    )
+
+
+@rx.page(
+    route="/city/[city_id]",
+    title="Nocturne — city events",
+    on_load=CityState.load_city,
+)
+def city() -> rx.Component:
+    return page(
+        rx.cond(
+            CityState.not_found,
+            _not_found(),
+            rx.el.div(
+                rx.el.div(
+                    rx.el.div(
+                        rx.el.a("← All cities", href="/", class_name="nc-back"),
+                        rx.el.h1(
+                            CityState.city_name,
+                            rx.el.span(CityState.city_state, class_name="nc-h1-state"),
+                            class_name="nc-h1",
+                        ),
+                        rx.el.ul(
+                            rx.foreach(CityState.freshness, _source_line),
+                            class_name="nc-fresh",
+                            aria_label="Freshness per source",
+                        ),
+                    ),
+                    _refresh(),
+                    class_name="nc-city-head",
+                ),
+                rx.el.div(
+                    rx.el.div(_filters(), _events(), class_name="nc-col-main"),
+                    rx.el.aside(
+                        _chart_view(),
+                        subscribe_form(city_id=CityState.city_id),
+                        class_name="nc-col-side",
+                    ),
+                    class_name="nc-city-grid",
+                ),
+            ),
+        )
+    )
