@@ -88,17 +88,23 @@ class PageSource:
 class Harness:
     """Enqueue and drain jobs; ``mode`` is "inprocess" or "arq"."""
 
-    def __init__(self, mode: str, source: PageSource, redis_url: str | None) -> None:
+    def __init__(
+        self, mode: str, source: PageSource | None, redis_url: str | None, *, fetcher: Any = None
+    ) -> None:
+        """``source=None`` runs the real runner (``scrapers.runner``) with ``fetcher``."""
         self.mode = mode
         self.source = source
         self.redis_url = redis_url
         self.workers_run = 0
+        self.ctx: dict[str, Any] = {"fetcher": fetcher}
+        if source is not None:
+            self.ctx["scrape_source"] = source.scrape_source
 
     async def __aenter__(self) -> Harness:
         from nocturne import queue
 
         if self.mode == "inprocess":
-            await queue.context(scrape_source=self.source.scrape_source, fetcher=None)
+            await queue.context(**self.ctx)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -126,7 +132,7 @@ class Harness:
             "handle_signals": False,
             "on_startup": on_startup,
             "on_shutdown": on_shutdown,
-            "ctx": {"scrape_source": self.source.scrape_source, "fetcher": None},
+            "ctx": dict(self.ctx),
             "max_jobs": settings.worker_max_jobs,
         }
         params.update(kwargs)
