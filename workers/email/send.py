@@ -217,9 +217,18 @@ class SmtpProvider:
             if 400 <= exc.code < 500:
                 raise TransientEmailError(f"SMTP {exc.code} {exc.message}") from exc
             raise RejectedEmailError(f"SMTP {exc.code} {exc.message}") from exc
-        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        except (
+            aiosmtplib.SMTPConnectError,
+            aiosmtplib.SMTPServerDisconnected,
+            aiosmtplib.SMTPTimeoutError,
+            OSError,
+            TimeoutError,
+        ) as exc:
             await self._drop()
             raise TransientEmailError(f"SMTP {type(exc).__name__}: {exc}") from exc
+        except aiosmtplib.SMTPException as exc:  # e.g. no AUTH offered: a setup problem
+            await self._drop()
+            raise ProviderEmailError(f"SMTP {type(exc).__name__}: {exc}") from exc
         return email.message_id
 
     async def close(self) -> None:
