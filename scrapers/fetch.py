@@ -202,6 +202,7 @@ class CityContext:
         self.city_id = city_id
         self._context: Any = None
         self._lock = asyncio.Lock()
+        self._idle_pages: list[Any] = []  # a new tab costs more than the fetch itself
         self.users = 0
 
     async def browser_context(self) -> Any:
@@ -223,7 +224,29 @@ class CityContext:
         """A page's HTML after Chromium loaded it and any consent wall was dismissed."""
         return await self.fetcher.fetch_page(url, source=source, context=self)
 
+    @contextlib.asynccontextmanager
+    async def tab(self) -> AsyncIterator[Any]:
+        """A browser tab of this context: an idle one reused, else a new one."""
+        browser_context = await self.browser_context()
+        page = None
+        while self._idle_pages and page is None:
+            candidate = self._idle_pages.pop()
+            page = None if candidate.is_closed() else candidate
+        if page is None:
+            page = await browser_context.new_page()
+        ok = False
+        try:
+            yield page
+            ok = True
+        finally:
+            if ok and not page.is_closed() and self._context is browser_context:
+                self._idle_pages.append(page)
+            else:
+                with contextlib.suppress(Exception):
+                    await page.close()
+
     async def close(self) -> None:
+        self._idle_pages.clear()
         if self._context is not None:
             with contextlib.suppress(Exception):  # the browser may already be gone
                 await self._context.close()
@@ -306,6 +329,7 @@ class Fetcher:
                 log.warning("chromium disconnected; launching it again")
                 for ctx in self._contexts.values():
                     ctx._context = None
+                    ctx._idle_pages.clear()
             if self._playwright is None:
                 from playwright.async_api import async_playwright
 
@@ -356,9 +380,7 @@ class Fetcher:
                 return await self.fetch_page(url, source=source, context=ctx)
 
         async def attempt() -> _Answer:
-            browser_context = await context.browser_context()
-            page = await browser_context.new_page()
-            try:
+            async with context.tab() as page:
                 response = await page.goto(
                     url, wait_until="domcontentloaded", timeout=self.timeout_ms
                 )
@@ -368,9 +390,6 @@ class Fetcher:
                 if status < 400:
                     consent = await self._dismiss_consent(page)
                 return _Answer(status, headers, await page.content(), page.url, consent)
-            finally:
-                with contextlib.suppress(Exception):
-                    await page.close()
 
         try:
             answer = await self._with_retries(source, url, attempt)

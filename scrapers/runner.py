@@ -332,6 +332,10 @@ async def scrape_city_to_db(
     if unknown:
         raise ValueError(f"unknown sources {unknown}; known: {', '.join(SOURCES)}")
 
+    # Sources fetch concurrently but save one page at a time: two uncommitted saves could
+    # not see each other's rows, and one event listed on two sources would be stored twice.
+    save_lock = asyncio.Lock()
+
     async def one(source: str) -> SourceSummary:
         summary = SourceSummary(source=source)
         run_id = await asyncio.to_thread(_start_run, engine, city.id, source)
@@ -345,7 +349,8 @@ async def scrape_city_to_db(
                 summary.found += len(page.events)
                 summary.dropped += page.dropped
                 if page.events:
-                    new, updated = await asyncio.to_thread(_save, engine, city.id, page.events)
+                    async with save_lock:
+                        new, updated = await asyncio.to_thread(_save, engine, city.id, page.events)
                     summary.new += new
                     summary.updated += updated
                 if progress:
