@@ -11,7 +11,6 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +30,7 @@ from nocturne.settings import ROOT
 from scrapers.event import ScrapedEvent
 from tests.support.smtp import RecordingHandler, smtp_server
 from workers.email import digest as store
-from workers.email.send import Mailer, OutgoingEmail, SmtpProvider
+from workers.email.send import BuiltMessage, Mailer, OutgoingEmail, SmtpProvider
 from workers.jobs.email import send_weekly_digests
 
 CITY = "ny--new-york"
@@ -154,7 +153,7 @@ class _HangAfter:
         self.inner, self.n, self.sent = inner, n, 0
         self.stuck = asyncio.Event()
 
-    async def send(self, msg: EmailMessage, email: OutgoingEmail) -> str | None:
+    async def send(self, msg: BuiltMessage, email: OutgoingEmail) -> str | None:
         if self.sent >= self.n:
             self.stuck.set()
             await asyncio.sleep(3600)

@@ -124,7 +124,7 @@ def test_message_has_both_parts_and_one_click_headers():
         message_id=make_message_id("digest.2030-05-06.7", sender="Nocturne <d@nocturne.test>"),
         unsubscribe_url="https://n.example/unsubscribe?token=U",
     )
-    raw = build_message(mail, sender="Nocturne <d@nocturne.test>").as_bytes()
+    raw = build_message(mail, sender="Nocturne <d@nocturne.test>").raw
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     assert msg["Message-ID"] == "<digest.2030-05-06.7@nocturne.test>"
     assert msg["List-Unsubscribe"] == "<https://n.example/unsubscribe?token=U>"

@@ -13,15 +13,16 @@ else SendGrid when ``SENDGRID_API_KEY`` is set, else the outbox (``.eml`` files 
 from __future__ import annotations
 
 import asyncio
+import binascii
 import hashlib
 import logging
 import re
 import ssl
 import time
 from dataclasses import dataclass, field
+from email.header import Header
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import formatdate, getaddresses
+from email.utils import formataddr, formatdate, getaddresses
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
@@ -120,27 +121,72 @@ def make_message_id(key: str, *, sender: str) -> str:
     return f"<{safe}@{domain}>"
 
 
-def build_message(email: OutgoingEmail, *, sender: str) -> EmailMessage:
-    """The MIME message: text/plain then text/html, with RFC 8058 one-click headers."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = email.to
-    msg["Subject"] = email.subject
-    msg["Date"] = formatdate(localtime=False, usegmt=True)
-    msg["Message-ID"] = email.message_id
-    msg["List-Unsubscribe"] = f"<{email.unsubscribe_url}>"
-    msg["List-Unsubscribe-Post"] = ONE_CLICK
-    if email.kind == "digest":
-        msg["Precedence"] = "bulk"
-    msg.set_content(email.text)
-    msg.add_alternative(email.html, subtype="html")
-    return msg
+@dataclass(frozen=True, slots=True)
+class BuiltMessage:
+    """An email as it goes on the wire (RFC 5322 bytes, CRLF) and who it is from."""
+
+    raw: bytes
+    sender: str  # the From header: "Name <addr>"
+    envelope_from: str  # the bare address for SMTP's MAIL FROM
+
+
+def _header(value: str) -> str:
+    value = value.replace("\r", " ").replace("\n", " ")  # no header injection
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _qp(text: str) -> bytes:
+    body = text.replace("\r\n", "\n").encode("utf-8")
+    return binascii.b2a_qp(body, istext=True).replace(b"\n", b"\r\n")
+
+
+def build_message(email: OutgoingEmail, *, sender: str) -> BuiltMessage:
+    """The MIME message: text/plain then text/html, with RFC 8058 one-click headers.
+
+    Written directly rather than through ``email.message``: for a 25 KiB digest that
+    package's build and flatten cost ~8 ms a message, more than the SMTP exchange itself.
+    Both parts are UTF-8 quoted-printable; the result parses back with ``email``.
+    """
+    name, address = getaddresses([sender])[0]
+    boundary = "=_nocturne_" + hashlib.sha1(email.message_id.encode()).hexdigest()[:24]
+    headers = [
+        ("From", formataddr((name, address), charset="utf-8")),
+        ("To", _header(email.to)),
+        ("Subject", _header(email.subject)),
+        ("Date", formatdate(localtime=False, usegmt=True)),
+        ("Message-ID", _header(email.message_id)),
+        ("List-Unsubscribe", _header(f"<{email.unsubscribe_url}>")),
+        ("List-Unsubscribe-Post", ONE_CLICK),
+        *([("Precedence", "bulk")] if email.kind == "digest" else []),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
+    ]
+    head = "".join(f"{k}: {v}\r\n" for k, v in headers).encode("ascii")
+    delimiter = f"\r\n--{boundary}\r\n".encode()
+    part = (
+        'Content-Type: text/{}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+    )
+    raw = b"".join(
+        [
+            head,
+            b"\r\nThis is a multipart message in MIME format.\r\n",
+            delimiter,
+            part.format("plain").encode(),
+            _qp(email.text),
+            delimiter,
+            part.format("html").encode(),
+            _qp(email.html),
+            f"\r\n--{boundary}--\r\n".encode(),
+        ]
+    )
+    return BuiltMessage(raw=raw, sender=sender, envelope_from=address)
 
 
 class Provider(Protocol):
     name: str
 
-    async def send(self, msg: EmailMessage, email: OutgoingEmail) -> str | None:
+    async def send(self, msg: BuiltMessage, email: OutgoingEmail) -> str | None:
         """Send one message; return the provider's id for it, or raise an EmailError."""
         ...
 
@@ -191,10 +237,10 @@ class SmtpProvider:
         if smtp is not None and smtp.is_connected:
             smtp.close()
 
-    async def send(self, msg: EmailMessage, email: OutgoingEmail) -> str | None:
+    async def send(self, msg: BuiltMessage, email: OutgoingEmail) -> str | None:
         try:
             smtp = await self._connection()
-            await smtp.send_message(msg)
+            await smtp.sendmail(msg.envelope_from, [email.to], msg.raw)
         except aiosmtplib.SMTPAuthenticationError as exc:
             await self._drop()
             raise ProviderEmailError(f"SMTP login refused: {exc.code} {exc.message}") from exc
@@ -273,12 +319,12 @@ class SendGridProvider:
         )
 
     @staticmethod
-    def body(msg: EmailMessage, email: OutgoingEmail) -> dict[str, Any]:
+    def body(msg: BuiltMessage, email: OutgoingEmail) -> dict[str, Any]:
         """The documented v3 body: text/plain must come before text/html in ``content``."""
-        sender = msg["From"].addresses[0]  # type: ignore[attr-defined]
-        from_: dict[str, str] = {"email": sender.addr_spec}
-        if sender.display_name:
-            from_["name"] = sender.display_name
+        name, address = getaddresses([msg.sender])[0]
+        from_: dict[str, str] = {"email": address}
+        if name:
+            from_["name"] = name
         return {
             "personalizations": [{"to": [{"email": email.to}]}],
             "from": from_,
@@ -294,7 +340,7 @@ class SendGridProvider:
             "custom_args": {"kind": email.kind, "nocturne_message_id": email.message_id},
         }
 
-    async def send(self, msg: EmailMessage, email: OutgoingEmail) -> str | None:
+    async def send(self, msg: BuiltMessage, email: OutgoingEmail) -> str | None:
         try:
             response = await self._client.post(self.url, json=self.body(msg, email))
         except httpx.TransportError as exc:
@@ -321,11 +367,11 @@ class OutboxProvider:
     def __init__(self, directory: Path) -> None:
         self.directory = Path(directory)
 
-    async def send(self, msg: EmailMessage, email: OutgoingEmail) -> str | None:
+    async def send(self, msg: BuiltMessage, email: OutgoingEmail) -> str | None:
         digest = hashlib.sha1(email.message_id.encode()).hexdigest()[:12]
         stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
         path = self.directory / f"{stamp}-{email.kind}-{digest}.eml"
-        data = msg.as_bytes()
+        data = msg.raw
         try:
             await asyncio.to_thread(self._write, path, data)
         except OSError as exc:
