@@ -7,6 +7,8 @@ whole backend. Routes sit at the original design's root paths; docs at ``/api/do
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from logging import getLogger
 
 from fastapi import FastAPI, Request
@@ -14,7 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
-from nocturne.api import admin, feeds, public
+from nocturne import queue
+from nocturne.api import admin, feeds, public, ratelimit
 from nocturne.api.logging import RequestIdMiddleware, configure_logging
 from nocturne.api.security import (
     BodySizeLimitMiddleware,
@@ -63,6 +66,15 @@ async def _database_down(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+@asynccontextmanager
+async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
+    """Close this loop's Redis connections on shutdown (when served on its own: mounted in
+    Reflex, the app's lifespan tasks do this)."""
+    yield
+    await ratelimit.close()
+    await queue.shutdown()
+
+
 def create_api() -> FastAPI:
     """The FastAPI app with every route and middleware, configured from settings now."""
     configure_logging()
@@ -73,6 +85,7 @@ def create_api() -> FastAPI:
         docs_url="/api/docs",
         redoc_url="/api/redoc",
         openapi_url="/api/openapi.json",
+        lifespan=_lifespan,
     )
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(OperationalError, _database_down)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 
-from nocturne.cities import City
+from nocturne.cities import CITY_BY_ID, City
 from nocturne.crud import event_sources
 from nocturne.live import price_label
 from nocturne.models import Event
@@ -130,15 +130,33 @@ class EventOut(BaseModel):
         )
 
 
+def _known_city(value: str) -> str:
+    if value not in CITY_BY_ID:
+        raise ValueError(f"unknown city {value[:80]!r}")
+    return value
+
+
+# Validated with a short message; the schema lists every id so clients (and fuzzers) know.
+CityId = Annotated[
+    str,
+    AfterValidator(_known_city),
+    WithJsonSchema({"type": "string", "enum": sorted(CITY_BY_ID)}),
+]
+
+
 class SubscribeIn(BaseModel):
     model_config = ConfigDict(
         extra="ignore",
-        json_schema_extra={"example": {"email": "user@example.com", "city": "ca--los-angeles"}},
+        json_schema_extra={
+            "example": {"email": "user@example.com", "city": "ca--los-angeles"},
+            "anyOf": [{"required": ["city"]}, {"required": ["city_id"]}],
+        },
     )
 
-    email: str = Field(min_length=3, max_length=320)
-    city: str | None = Field(default=None, max_length=80, description="City id")
-    city_id: str | None = Field(default=None, max_length=80, description="Alias of `city`")
+    email: str = Field(min_length=3, max_length=320, json_schema_extra={"format": "email"})
+    # Not nullable: omit the key rather than send null.
+    city: CityId = Field(default=None, description="City id")  # type: ignore[assignment]
+    city_id: CityId = Field(default=None, description="Alias of `city`")  # type: ignore[assignment]
 
 
 class SubscribeOut(BaseModel):
