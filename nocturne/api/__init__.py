@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from nocturne import queue
-from nocturne.api import admin, feeds, public, ratelimit
+from nocturne.api import admin, email_routes, feeds, public, ratelimit
 from nocturne.api.logging import RequestIdMiddleware, configure_logging
 from nocturne.api.security import (
     BodySizeLimitMiddleware,
@@ -93,6 +93,7 @@ def create_api() -> FastAPI:
     api.include_router(admin.router)
     api.include_router(public.router)
     api.include_router(feeds.router)
+    api.include_router(email_routes.router)
     # Starlette runs the last added outermost: request id, headers, size limit, CORS.
     api.add_middleware(CORSMiddleware, **cors_kwargs())  # type: ignore[arg-type]
     api.add_middleware(BodySizeLimitMiddleware)
