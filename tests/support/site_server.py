@@ -82,6 +82,7 @@ class Route:
     status: int = 200
     content_type: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds before answering (a slow script, a slow API)
 
     def matches(self, path: str, params: Mapping[str, str]) -> int | None:
         if path.rstrip("/") != self.path.rstrip("/"):
@@ -240,8 +241,10 @@ class SiteServer:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
-            if self.latency:
-                await asyncio.sleep(self.latency)
+            route = self.find(request.url.path, dict(request.query_params))
+            delay = self.latency + (route.delay if route else 0.0)
+            if delay:
+                await asyncio.sleep(delay)
             response = self._answer(request.url.path, dict(request.query_params))
             self._record(request, response.status_code)
             return response
@@ -304,7 +307,12 @@ class SiteServer:
         sock.bind(("127.0.0.1", 0))
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            self.app(), log_level="warning", access_log=False, lifespan="off", ws="none"
+            self.app(),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            ws="none",
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
