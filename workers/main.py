@@ -30,7 +30,7 @@ async def _open_fetcher(ctx: dict[str, Any], stack: contextlib.AsyncExitStack) -
     if "fetcher" in ctx:  # brought by the caller (Worker(ctx=...), queue.context(...))
         return
     try:
-        from scrapers.fetch import Fetcher  # type: ignore[import-not-found]
+        from scrapers.fetch import Fetcher
     except ImportError as exc:  # the pipeline's fetcher is not installed in this tree
         log.warning("no scrapers.fetch.Fetcher (%s): scrape jobs need ctx['scrape_source']", exc)
         ctx["fetcher"] = None

@@ -273,3 +273,19 @@ async def test_job_level_retry_only_when_every_source_failed_transiently(
     else:
         result = await scrape_city(ctx, LA, sources)
         assert result["failed_sources"] == ["eventbrite", "meetup"] and result["new"] == 1
+
+
+async def test_two_cities_listing_the_same_events_at_once_both_save(app_db, mode):
+    # Oakland's and San Francisco's listings share events: both scrapes insert the same
+    # links at the same moment, and neither may fail on the unique key.
+    source = PageSource()
+    shared = future_events("eventbrite", 30, key="bay")
+    for city in (LA, SF):
+        source.set(city, "eventbrite", shared[:10], shared[10:20], shared[20:])
+    async with Harness(mode[0], source, mode[1]) as h:
+        for city in (LA, SF):
+            await h.enqueue("scrape_city", city_id=city, sources=["eventbrite"])
+        await h.drain()
+    runs = _runs(LA) + _runs(SF)
+    assert [r.status for r in runs] == ["ok", "ok"], [r.error for r in runs]
+    assert len(_events()) == 30 and all(r.found == 30 for r in runs)

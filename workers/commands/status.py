@@ -29,7 +29,8 @@ async def arq_jobs(redis_url: str) -> dict[str, Any]:
 
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     try:
-        queued, running = [], []
+        queued: list[dict[str, Any]] = []
+        running: list[dict[str, Any]] = []
         now_ms = utcnow().timestamp() * 1000
         for raw_id, score in await pool.zrange(default_queue_name, 0, -1, withscores=True):
             job_id = raw_id.decode()

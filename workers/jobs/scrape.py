@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from arq.worker import Retry
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from nocturne import live
@@ -37,6 +38,7 @@ SCRAPE_TIMEOUT_S = 1800
 SOURCE_TRIES = 2  # tries of one source inside a job before it is recorded as failed
 _RECENT_RUNS = 5  # complete runs whose median "found" tells a partial scrape
 _LOCK_PREFIX = "nocturne:lock:scrape:"
+_SAVE_TRIES = 3
 _local_locks: dict[str, asyncio.Lock] = {}
 
 
@@ -82,9 +84,9 @@ def _as_page(item: Any) -> Page:
 
 async def _pages(ctx: dict[str, Any], city: City, source: str) -> AsyncIterator[Any]:
     """The runner's pages for one source (``ctx["scrape_source"]`` overrides the runner)."""
-    scrape_source = ctx.get("scrape_source")
-    if scrape_source is None:
-        from scrapers.runner import scrape_source  # type: ignore[import-not-found]
+    from scrapers.runner import scrape_source as runner_source
+
+    scrape_source = ctx.get("scrape_source") or runner_source
     async for page in scrape_source(
         fetcher=ctx.get("fetcher"), city=city, source=source, max_pages=settings.scrape_max_pages
     ):
@@ -100,11 +102,23 @@ def _start_run(city_id: str, source: str) -> int:
 
 
 def _save_page(city_id: str, events: Sequence[ScrapedEvent]) -> tuple[list[dict], int]:
-    """Upsert one page; returns the new events as cards and how many changed."""
-    with session_scope() as session:
-        result = upsert_events(session=session, city_id=city_id, events=events)
-        session.flush()
-        return [live.event_card(e) for e in result.new], len(result.updated)
+    """Upsert one page; returns the new events as cards and how many changed.
+
+    Two cities' scrapes can list the same event (Oakland and San Francisco, Brooklyn and
+    New York) and race to insert its link: the loser's transaction fails on the unique
+    key, and saving the page again finds the winner's row and updates it instead.
+    """
+    for attempt in range(1, _SAVE_TRIES + 1):
+        try:
+            with session_scope() as session:
+                result = upsert_events(session=session, city_id=city_id, events=events)
+                session.flush()
+                return [live.event_card(e) for e in result.new], len(result.updated)
+        except IntegrityError:
+            if attempt == _SAVE_TRIES:
+                raise
+            log.info("save %s: a concurrent scrape inserted the same link; again", city_id)
+    raise AssertionError("unreachable")
 
 
 def _recent_found(session: Session, city_id: str, source: str, before_id: int) -> list[int]:
@@ -360,7 +374,8 @@ async def scrape_city(
 
 async def scrape_all(ctx: dict[str, Any]) -> dict[str, Any]:
     """Queue a scrape of every city; a city already queued or running is left alone."""
-    queued, skipped = [], []
+    queued: list[str] = []
+    skipped: list[str] = []
     for city in CITIES:
         job_id = await enqueue_from_job(ctx, "scrape_city", city_id=city.id)
         (queued if job_id else skipped).append(city.id)
