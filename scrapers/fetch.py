@@ -503,7 +503,8 @@ class Fetcher:
                 f"{reason}; Firecrawl answered HTTP {response.status_code}"
                 + (f": {detail}" if detail else ""),
             )
-        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        assert isinstance(data, dict)  # html came from it
+        meta = data["metadata"] if isinstance(data.get("metadata"), dict) else {}
         status = int(meta.get("statusCode") or 200)
         self._check(source, url, _Answer(status, {}, html, url))
         return FetchedPage(url, str(meta.get("sourceURL") or url), status, html, "firecrawl")
@@ -528,8 +529,8 @@ class Fetcher:
     def _check(self, source: str, url: str, answer: _Answer) -> None:
         status = answer.status
         if status in (401, 403, 407, 429) or (status == 503 and block_reason(answer.text)):
-            reason = block_reason(answer.text, status) or "refused"
-            raise BlockedPage(source, url, reason, status=status)
+            refused = block_reason(answer.text, status) or "refused"
+            raise BlockedPage(source, url, refused, status=status)
         if status >= 400:
             raise FetchError(source, url, "unexpected answer", status=status)
         reason = block_reason(answer.text)

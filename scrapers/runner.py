@@ -206,15 +206,15 @@ async def scrape_source(
     async with fetcher.city_context(city.id) as ctx:
         if source == "meetup":
             words = list(keywords if keywords is not None else settings.scrape_meetup_keywords)
-            for i, url in enumerate(meetup_pages(settings, city, words or [""])):
+            for i, find_url in enumerate(meetup_pages(settings, city, words or [""])):
                 try:
-                    events, _, via = await _fetch_and_parse(ctx, urls, source, url, city)
+                    events, _, via = await _fetch_and_parse(ctx, urls, source, find_url, city)
                 except UnrecognizedPage as exc:
                     if i == 0:
                         raise
                     log.warning("%s; skipping this keyword", exc)
                     continue
-                yield state.page(url, events, via)
+                yield state.page(find_url, events, via)
             return
         url: str | None = (
             eventbrite_first_page(settings, city)
