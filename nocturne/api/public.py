@@ -217,7 +217,7 @@ def list_events(
     response_model=SubscribeOut,
     tags=["public"],
     dependencies=[Depends(subscribe_limit)],
-    responses=_TOO_MANY,
+    responses={400: {"model": Problem, "description": "Body is not UTF-8 JSON"}, **_TOO_MANY},
 )
 async def subscribe(body: SubscribeIn) -> SubscribeOut:
     """Subscribe an email to a city's weekly digest; a confirmation email follows.
