@@ -95,7 +95,7 @@ class Route:
 
 @dataclass(slots=True)
 class Hit:
-    """One request the server saw."""
+    """One request the server saw (``at``: when it arrived, time.monotonic())."""
 
     method: str
     path: str
@@ -223,7 +223,7 @@ class SiteServer:
                     best = (score, i, route)
         return best[2] if best else None
 
-    def _record(self, request: Request, status: int) -> None:
+    def _record(self, request: Request, status: int, arrived: float | None = None) -> None:
         with self._lock:
             self.hits.append(
                 Hit(
@@ -231,12 +231,13 @@ class SiteServer:
                     request.url.path,
                     dict(request.query_params),
                     status,
-                    time.monotonic(),
+                    time.monotonic() if arrived is None else arrived,
                     {k.lower(): v for k, v in request.headers.items()},
                 )
             )
 
     async def _serve(self, request: Request) -> Response:
+        arrived = time.monotonic()
         with self._lock:
             self.active += 1
             self.max_active = max(self.max_active, self.active)
@@ -246,7 +247,7 @@ class SiteServer:
             if delay:
                 await asyncio.sleep(delay)
             response = self._answer(request.url.path, dict(request.query_params))
-            self._record(request, response.status_code)
+            self._record(request, response.status_code, arrived)
             return response
         finally:
             with self._lock:
