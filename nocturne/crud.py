@@ -47,6 +47,7 @@ _TRACKED = (
     "sources",
 )
 _BATCH = 500
+ONGOING_WINDOW = timedelta(hours=12)
 
 
 @dataclass(slots=True)
@@ -273,12 +274,16 @@ def events_for_city(
         lo, hi = local_day_bounds(city_id, start_date or today, end_date or date.max - timedelta(2))
         stmt = stmt.where(Event.start_at >= lo, Event.start_at < hi)
     else:
+        # Not yet over. The lower bound on start keeps this a short range scan of
+        # (city_id, start_at) instead of a walk over the city's past weeks; events that
+        # started more than ONGOING_WINDOW ago (multi-day festivals) drop off the list.
         now = utcnow()
         stmt = stmt.where(
+            Event.start_at >= now - ONGOING_WINDOW,
             or_(
                 Event.end_at >= now,
                 (Event.end_at.is_(None)) & (Event.start_at >= now - timedelta(hours=6)),
-            )
+            ),
         )  # type: ignore[union-attr]
     if starts_after:
         stmt = stmt.where(Event.start_at >= starts_after)

@@ -21,9 +21,13 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    url = normalize_url(url or settings.database_url)
+    """The engine for ``url`` (settings.database_url by default), one per URL per process."""
+    return _engine_for(normalize_url(url or settings.database_url))
+
+
+@lru_cache(maxsize=16)
+def _engine_for(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 

@@ -277,3 +277,18 @@ def test_date_only_listing_has_no_time(session):
     )
     row = session.exec(select(Event)).one()
     assert (row.local_date, row.local_time) == ("2030-08-01", "")
+
+
+def test_default_listing_is_what_is_not_over_yet(session):
+    now = datetime.now(UTC)
+    events = [
+        _ev("https://lu.ma/on-now", now - timedelta(hours=2), end=now + timedelta(hours=2)),
+        _ev("https://lu.ma/over", now - timedelta(hours=4), end=now - timedelta(hours=1)),
+        _ev("https://lu.ma/no-end-recent", now - timedelta(hours=3)),
+        _ev("https://lu.ma/no-end-old", now - timedelta(hours=7)),
+        _ev("https://lu.ma/later", now + timedelta(days=2)),
+    ]
+    crud.upsert_events(session=session, city_id="ny--new-york", events=events)
+    session.commit()
+    listed = {e.link for e in crud.events_for_city(session=session, city_id="ny--new-york")}
+    assert listed == {"https://lu.ma/on-now", "https://lu.ma/no-end-recent", "https://lu.ma/later"}
