@@ -167,13 +167,8 @@ import pytest  # noqa: E402
 @pytest.fixture
 def app_db(db_url: str, engine: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Point the app (settings.database_url) at a migrated database on each backend."""
-    from nocturne.db import get_engine
-
-    # get_engine() caches the default engine under the key None: forget it on both sides.
-    get_engine.cache_clear()
     monkeypatch.setattr(settings, "database_url", db_url)
-    yield db_url
-    get_engine.cache_clear()
+    return db_url
 
 
 @pytest.fixture(params=["inprocess", "arq"])

@@ -51,7 +51,7 @@ def _mailer(ctx: dict[str, Any]) -> Mailer:
 
 
 def city_url(city_id: str) -> str:
-    return f"{settings.public_url.rstrip('/')}/?city={city_id}"
+    return f"{settings.public_url.rstrip('/')}/city/{city_id}"
 
 
 async def send_confirmation(ctx: dict[str, Any], subscription_id: int) -> str:
