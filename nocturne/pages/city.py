@@ -412,7 +412,7 @@ def _chart_view() -> rx.Component:
         rx.el.h2("Vibe, next 14 days", class_name="nc-h2"),
         rx.recharts.bar_chart(
             rx.recharts.bar(data_key="count", fill="#b56cff", radius=[4, 4, 0, 0], name="Events"),
-            rx.recharts.x_axis(data_key="label", stroke="#8f86b3", font_size=11, interval=0),
+            rx.recharts.x_axis(data_key="label", stroke="#8f86b3", font_size=11, interval=1),
             rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, font_size=11),
             rx.recharts.graphing_tooltip(cursor={"fill": "rgba(181,108,255,0.08)"}),
             data=CityState.chart,

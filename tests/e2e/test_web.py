@@ -175,6 +175,7 @@ def test_screenshots(browser: Browser, base_url: str, device: str) -> None:
     page = browser.new_page(viewport=viewport)
     page.goto(base_url + "/")
     expect(page.locator("[data-city-id]")).to_have_count(49)
+    expect(page.locator("[data-city-link='ca--los-angeles']")).to_contain_text("30")
     # Nothing sticks out sideways on a 375 px phone.
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
     page.screenshot(path=str(ARTIFACTS / f"home-{device}.png"), full_page=True)
