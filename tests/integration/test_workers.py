@@ -289,3 +289,30 @@ async def test_two_cities_listing_the_same_events_at_once_both_save(app_db, mode
     runs = _runs(LA) + _runs(SF)
     assert [r.status for r in runs] == ["ok", "ok"], [r.error for r in runs]
     assert len(_events()) == 30 and all(r.found == 30 for r in runs)
+
+
+async def test_one_event_listed_by_two_sources_at_once_is_stored_once(app_db, mode):
+    """The sources of a scrape run concurrently; a cross-listed event must not be saved twice."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    source = PageSource()
+    eb = future_events("eventbrite", 3, key="x")
+    # Luma lists the same three events: same title and venue, start 10 minutes later.
+    lu = [
+        replace(
+            e, source="luma", link=f"https://luma.com/x-{i}", start=e.start + timedelta(minutes=10)
+        )
+        for i, e in enumerate(eb)
+    ]
+    source.set(LA, "eventbrite", *[[e] for e in eb])
+    source.set(LA, "luma", *[[e] for e in lu])
+    source.set(LA, "meetup", [])
+
+    async with Harness(mode[0], source, mode[1]) as h:
+        await h.enqueue("scrape_city", city_id=LA)
+        await h.drain()
+
+    rows = _events(LA)
+    assert len(rows) == 3
+    assert all(len(r.links) == 2 for r in rows)

@@ -231,7 +231,7 @@ def _finish(city_id: str, run_id: int, outcome: SourceOutcome, since: datetime) 
 
 
 async def _scrape_source(
-    ctx: dict[str, Any], city: City, source: str, since: datetime
+    ctx: dict[str, Any], city: City, source: str, since: datetime, save_lock: asyncio.Lock
 ) -> SourceOutcome:
     outcome = SourceOutcome(source=source)
     run_id = await asyncio.to_thread(_start_run, city.id, source)
@@ -248,7 +248,8 @@ async def _scrape_source(
                         outcome.latest_start = ev.start
                 if not fresh:
                     continue
-                cards, updated = await asyncio.to_thread(_save_page, city.id, fresh)
+                async with save_lock:
+                    cards, updated = await asyncio.to_thread(_save_page, city.id, fresh)
                 outcome.new += len(cards)
                 outcome.updated += updated
                 if cards:
@@ -343,7 +344,12 @@ async def scrape_city(
         await live.publish(
             city_id, {"type": "scrape_started", "sources": wanted, "job_id": ctx.get("job_id")}
         )
-        outcomes = await asyncio.gather(*(_scrape_source(ctx, city, s, since) for s in wanted))
+        # The sources save one at a time: two saving at once could each miss the other's
+        # copy of a cross-listed event and store it twice (no unique key catches that).
+        save_lock = asyncio.Lock()
+        outcomes = await asyncio.gather(
+            *(_scrape_source(ctx, city, s, since, save_lock) for s in wanted)
+        )
         failed = [o.source for o in outcomes if o.status == "failed"]
         summary = {
             "city_id": city_id,
