@@ -61,7 +61,8 @@ def subscribe_form(city_id: rx.Var[str] | str = "") -> rx.Component:
     return rx.el.section(
         rx.el.h2("Weekly digest", class_name="nc-h2", id="subscribe-title"),
         rx.el.p(
-            "The coming week's underground events in your inbox, Monday mornings.", class_name="nc-muted"
+            "The coming week's underground events in your inbox, Monday mornings.",
+            class_name="nc-muted",
         ),
         rx.el.form(
             rx.el.label(
