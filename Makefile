@@ -16,7 +16,7 @@ export PYTHONPATH := $(CURDIR)
 
 PORT ?= 3000
 
-.PHONY: install run test test-fast test-e2e lint format bench migrate clean
+.PHONY: install run prod test test-fast test-e2e lint format bench migrate clean
 
 install: $(VENV)/.installed .tools/.installed
 
@@ -36,6 +36,10 @@ migrate: install
 
 run: install migrate
 	$(BIN)/reflex run --env prod --frontend-port $(PORT) --backend-port $(PORT)
+
+# Production mode on one machine: PostgreSQL, Redis, 2 app processes, 2 arq workers, nginx.
+prod: install
+	bash scripts/prod
 
 lint: install
 	$(BIN)/ruff check .

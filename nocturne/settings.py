@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     sync_every_minutes: int = 15
     sync_batch_size: int = 500
     worker_max_jobs: int = 10
+    # Caps every job's timeout. arq retries a killed worker's job once its in-progress key
+    # expires, (longest job timeout + 10) s after the start: about an hour by default.
+    job_timeout_cap_seconds: int = 0  # 0: no cap
     vanish_after_misses: int = 3
     vanish_partial_ratio: float = 0.5
     job_retry_seconds: float = 30.0
@@ -109,6 +112,11 @@ class Settings(BaseSettings):
     def embedded(self) -> bool:
         """No Redis: jobs run in-process and live updates stay in memory."""
         return not self.redis_url
+
+    def job_timeout(self, seconds: int) -> int:
+        """A job's timeout in seconds, capped by JOB_TIMEOUT_CAP_SECONDS when that is set."""
+        cap = self.job_timeout_cap_seconds
+        return min(seconds, cap) if cap > 0 else seconds
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -60,12 +60,17 @@ async def on_shutdown(ctx: dict[str, Any]) -> None:
 
 FUNCTIONS: list[Function] = [
     # keep_result=0: a finished scrape must not block the next one with the same job id.
-    func(scrape_city, max_tries=SCRAPE_MAX_TRIES, timeout=SCRAPE_TIMEOUT_S, keep_result=0),
-    func(scrape_all, max_tries=3, timeout=120),
-    func(cleanup_old_events, max_tries=3, timeout=600),
-    func(sync_shared, max_tries=SYNC_MAX_TRIES, timeout=900, keep_result=0),
-    func(send_confirmation, max_tries=5, timeout=120),
-    func(send_weekly_digests, max_tries=3, timeout=3600),
+    func(
+        scrape_city,
+        max_tries=SCRAPE_MAX_TRIES,
+        timeout=settings.job_timeout(SCRAPE_TIMEOUT_S),
+        keep_result=0,
+    ),
+    func(scrape_all, max_tries=3, timeout=settings.job_timeout(120)),
+    func(cleanup_old_events, max_tries=3, timeout=settings.job_timeout(600)),
+    func(sync_shared, max_tries=SYNC_MAX_TRIES, timeout=settings.job_timeout(900), keep_result=0),
+    func(send_confirmation, max_tries=5, timeout=settings.job_timeout(120)),
+    func(send_weekly_digests, max_tries=3, timeout=settings.job_timeout(3600)),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -73,23 +78,23 @@ CRON_JOBS: list[CronJob] = [
         scrape_all,
         hour=settings.scrape_cron_hour,
         minute=settings.scrape_cron_minute,
-        timeout=120,
+        timeout=settings.job_timeout(120),
     ),
     cron(
         cleanup_old_events,
         hour=settings.cleanup_cron_hour,
         minute=settings.cleanup_cron_minute,
-        timeout=600,
+        timeout=settings.job_timeout(600),
     ),
     # A safety net: scrapes enqueue a sync themselves; this catches what a failure left.
     cron(
         sync_shared,
         minute=set(range(0, 60, max(1, min(60, settings.sync_every_minutes)))),
-        timeout=900,
+        timeout=settings.job_timeout(900),
     ),
     # Hourly: the job picks the cities whose local time is Monday DIGEST_LOCAL_HOUR, so
     # every time zone gets its digest at its own 09:00 whatever the server's zone.
-    cron(send_weekly_digests, minute=0, timeout=3600),
+    cron(send_weekly_digests, minute=0, timeout=settings.job_timeout(3600)),
 ]
 
 
@@ -107,6 +112,6 @@ class WorkerSettings:
     on_shutdown = on_shutdown
     redis_settings = RedisSettings.from_dsn(settings.redis_url or "redis://localhost:6379")
     max_jobs = settings.worker_max_jobs
-    job_timeout = SCRAPE_TIMEOUT_S
+    job_timeout = settings.job_timeout(SCRAPE_TIMEOUT_S)
     keep_result = 3600
     health_check_interval = 30

@@ -336,7 +336,9 @@ async def scrape_city(
     if unknown:
         log.warning("scrape_city %s: unknown sources %s", city_id, unknown)
         return {"city_id": city_id, "error": f"unknown sources {unknown}"}
-    async with city_lock(ctx, city_id, ttl=SCRAPE_TIMEOUT_S) as acquired:
+    # The lock must not outlive arq's in-progress key, or a killed worker's retried job
+    # would find its own city still locked.
+    async with city_lock(ctx, city_id, ttl=settings.job_timeout(SCRAPE_TIMEOUT_S)) as acquired:
         if not acquired:
             log.info("scrape_city %s: already running elsewhere", city_id)
             return {"city_id": city_id, "skipped": "already running"}
