@@ -85,7 +85,11 @@ def _openapi() -> dict:
     # Reserved domains (.test, .invalid...) are refused, which no schema format can say.
     spec["components"]["schemas"]["SubscribeIn"]["properties"]["email"] = {
         "type": "string",
-        "pattern": r"^[a-z0-9._+-]{1,30}@[a-z0-9-]{1,20}\.(com|org|net|io)$",
+        # Punctuation only between letters/digits: "a.-b@x-.io" is rightly refused.
+        "pattern": (
+            r"^[a-z0-9]{1,20}([._+-][a-z0-9]{1,10}){0,2}"
+            r"@[a-z0-9]{1,20}(-[a-z0-9]{1,10})?\.(com|org|net|io)$"
+        ),
     }
     return spec
 
