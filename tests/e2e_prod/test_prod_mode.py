@@ -61,6 +61,14 @@ def _saved_events(prod: Prod) -> int:
         engine.dispose()
 
 
+def _socket_upstreams(prod: Prod) -> set[str]:
+    """The app processes that held a closed /_event websocket, from nginx's JSON log."""
+    path = prod.run_dir / "nginx-access.log"
+    lines = path.read_text().splitlines() if path.exists() else []
+    records = [json.loads(line) for line in lines]
+    return {r["upstream"] for r in records if r["request"].startswith("GET /_event")}
+
+
 def test_site_through_nginx_streams_a_refresh(prod: Prod, browser: Browser) -> None:
     with urlopen(prod.url + "/ping") as response:
         assert response.status == 200
@@ -90,6 +98,21 @@ def test_site_through_nginx_streams_a_refresh(prod: Prod, browser: Browser) -> N
     for port in prod.app_ports:
         assert '"status": 200' in prod.log(f"app-{port}"), f"app on {port} served nothing"
     assert redis.Redis.from_url(prod.reflex_redis_url).dbsize() > 0
+    # One tab's state survives its websocket moving between app processes: a filter set
+    # on one stays set after reloads land the tab's socket on the other.
+    free = page.get_by_role("button", name="Free only")
+    free.click()
+    expect(free).to_have_attribute("aria-pressed", "true")
+    for _ in range(12):
+        if len(_socket_upstreams(prod)) == 2:
+            break
+        page.reload()
+        expect(page.get_by_role("button", name="Free only")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        with urlopen(prod.url + "/ping"):  # shifts nginx's round robin by one
+            pass
+    assert _socket_upstreams(prod) == {f"127.0.0.1:{p}" for p in prod.app_ports}
     # Exactly one worker ran the job, and said so in JSON.
     ran = [w for w in ("worker-1", "worker-2") if _job_lines(prod, w, "←")]
     assert len(ran) == 1
