@@ -1,9 +1,9 @@
 """The channel that carries scrape progress and new events from jobs to open browsers.
 
-With ``REDIS_URL`` set, messages go through Redis pub/sub on ``nocturne:live:<city_id>``,
-so a job in any worker process reaches every web process. Without it (the embedded mode)
-they fan out in memory to subscribers in this process, which is where the in-process jobs
-run too.
+With ``REDIS_URL`` set, messages go through Redis pub/sub on
+``nocturne:<db>:live:<city_id>``, so a job in any worker process reaches every web
+process. Without it (the embedded mode) they fan out in memory to subscribers in this
+process, which is where the in-process jobs run too.
 
 Message types: ``scrape_started``, ``source_started``, ``events`` (the new events as cards,
 published as each page is saved), ``source_finished``, ``source_failed``, ``scrape_finished``.
@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
@@ -29,7 +30,6 @@ from nocturne.settings import settings
 
 log = logging.getLogger(__name__)
 
-CHANNEL_PREFIX = "nocturne:live:"
 MESSAGE_TYPES = frozenset(
     {
         "scrape_started",
@@ -51,7 +51,21 @@ _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, aioredi
 
 
 def channel(city_id: str) -> str:
-    return f"{CHANNEL_PREFIX}{city_id}"
+    """The pub/sub channel of a city. Pub/sub ignores Redis db numbers, so the channel
+    names the db: two deployments (or test runs) on one Redis server on different dbs
+    never hear each other's scrapes."""
+    db = _redis_db(settings.redis_url)
+    return f"nocturne:{db}:live:{city_id}"
+
+
+def _redis_db(url: str | None) -> int:
+    if not url:
+        return 0
+    parsed = urlsplit(url)
+    if "db=" in (parsed.query or ""):
+        return int(dict(p.split("=", 1) for p in parsed.query.split("&") if "=" in p)["db"])
+    path = parsed.path.strip("/")
+    return int(path) if path.isdigit() else 0
 
 
 def _client(url: str) -> aioredis.Redis:

@@ -170,3 +170,15 @@ async def test_a_redis_outage_does_not_fail_the_publisher(monkeypatch, caplog):
     await live.publish(LA, {"type": "scrape_started"})
     assert any("publish" in r.getMessage() for r in caplog.records)
     await live.close()
+
+
+def test_channels_are_separate_per_redis_db(monkeypatch):
+    """Pub/sub ignores db numbers: the channel names the db so deployments don't mix."""
+    from nocturne.settings import settings
+
+    monkeypatch.setattr(settings, "redis_url", "redis://127.0.0.1:6379/4")
+    four = live.channel("il--chicago")
+    monkeypatch.setattr(settings, "redis_url", "redis://127.0.0.1:6379/5")
+    assert live.channel("il--chicago") != four
+    monkeypatch.setattr(settings, "redis_url", "redis://127.0.0.1:6379?db=4")
+    assert live.channel("il--chicago") == four
