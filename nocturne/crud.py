@@ -489,3 +489,18 @@ def last_scrape_runs(*, session: Session, city_id: str | None = None) -> list[Sc
     if not ids:
         return []
     return list(session.exec(select(ScrapeRun).where(col(ScrapeRun.id).in_(ids))))
+
+
+def close_abandoned_scrape_runs(
+    *, session: Session, city_id: str, now: datetime | None = None
+) -> int:
+    """Mark a city's still-"running" runs failed. Call only while holding the city's scrape
+    lock: any running run then belongs to a worker that died mid-scrape."""
+    runs = session.exec(
+        select(ScrapeRun).where(ScrapeRun.city_id == city_id, ScrapeRun.status == "running")
+    ).all()
+    for run in runs:
+        run.status, run.finished_at = "failed", now or utcnow()
+        run.error = "abandoned: the worker stopped before the scrape finished"
+    session.flush()
+    return len(runs)

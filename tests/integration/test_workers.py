@@ -316,3 +316,25 @@ async def test_one_event_listed_by_two_sources_at_once_is_stored_once(app_db, mo
     rows = _events(LA)
     assert len(rows) == 3
     assert all(len(r.links) == 2 for r in rows)
+
+
+async def test_runs_left_running_by_a_dead_worker_are_closed_by_the_next_scrape(app_db, mode):
+    from nocturne.crud import start_scrape_run
+    from nocturne.db import session_scope
+
+    with session_scope() as session:
+        stale = start_scrape_run(session=session, city_id=LA, source="meetup").id
+    source = PageSource()
+    source.set(LA, "eventbrite", future_events("eventbrite", 1))
+    source.set(LA, "meetup", [])
+    source.set(LA, "luma", [])
+
+    async with Harness(mode[0], source, mode[1]) as h:
+        await h.enqueue("scrape_city", city_id=LA)
+        await h.drain()
+
+    with Session(get_engine()) as session:
+        runs = {r.id: r for r in session.exec(select(ScrapeRun))}
+    assert runs[stale].status == "failed" and "abandoned" in (runs[stale].error or "")
+    assert runs[stale].finished_at is not None
+    assert [r.status for r in runs.values() if r.id != stale] == ["ok"] * 3

@@ -24,7 +24,12 @@ from sqlmodel import Session, col, select
 
 from nocturne import live
 from nocturne.cities import CITIES, City, get_city
-from nocturne.crud import finish_scrape_run, start_scrape_run, upsert_events
+from nocturne.crud import (
+    close_abandoned_scrape_runs,
+    finish_scrape_run,
+    start_scrape_run,
+    upsert_events,
+)
 from nocturne.db import session_scope
 from nocturne.models import Event, EventStatus, ScrapeRun, utcnow
 from nocturne.settings import settings
@@ -94,6 +99,12 @@ async def _pages(ctx: dict[str, Any], city: City, source: str) -> AsyncIterator[
 
 
 # --- database steps (sync, run in a thread so fetching goes on meanwhile) ---------------
+
+
+def _close_abandoned(city_id: str) -> None:
+    with session_scope() as session:
+        if closed := close_abandoned_scrape_runs(session=session, city_id=city_id):
+            log.warning("scrape %s: closed %d run(s) left by a stopped worker", city_id, closed)
 
 
 def _start_run(city_id: str, source: str) -> int:
@@ -343,6 +354,7 @@ async def scrape_city(
             log.info("scrape_city %s: already running elsewhere", city_id)
             return {"city_id": city_id, "skipped": "already running"}
         since = utcnow()
+        await asyncio.to_thread(_close_abandoned, city_id)
         await live.publish(
             city_id, {"type": "scrape_started", "sources": wanted, "job_id": ctx.get("job_id")}
         )
