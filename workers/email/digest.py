@@ -10,6 +10,9 @@ Message-ID, so most mail clients show it once. The alternative, never resending 
 ``sending`` row, would lose the digest for the far more common crash before the send.
 
 Keyword-only functions taking a session; the caller owns the transaction unless noted.
+The claim UPDATEs skip ORM session synchronization: a run's session holds every subscriber
+it sends to, and scanning that identity map on each UPDATE made a send O(subscribers^2).
+Nothing reads ``DigestDelivery`` objects from a sending session, only fresh queries.
 """
 
 from __future__ import annotations
@@ -149,8 +152,17 @@ def _claimable(now: datetime, lease: timedelta):  # type: ignore[no-untyped-def]
     )
 
 
-def _active_sub_ids():  # type: ignore[no-untyped-def]
-    return select(Subscription.id).where(Subscription.status == SubscriptionStatus.active)
+def _subscriber_active():  # type: ignore[no-untyped-def]
+    # Correlated EXISTS, a primary-key probe per row: SQLite runs ``IN (SELECT id ...)`` as
+    # a scan of every subscription on each claim, which made a send O(subscribers^2).
+    return (
+        select(Subscription.id)
+        .where(
+            Subscription.id == DigestDelivery.subscription_id,
+            Subscription.status == SubscriptionStatus.active,
+        )
+        .exists()
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,9 +204,10 @@ def claim(
         .where(
             col(DigestDelivery.id) == delivery_id,
             _claimable(now, lease),
-            col(DigestDelivery.subscription_id).in_(_active_sub_ids()),
+            _subscriber_active(),
         )
         .values(status="sending", claimed_at=now, attempts=DigestDelivery.attempts + 1)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1  # type: ignore[attr-defined]
 
@@ -210,6 +223,7 @@ def finish(
         update(DigestDelivery)
         .where(col(DigestDelivery.id) == delivery_id, DigestDelivery.status == "sending")
         .values(**values)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -219,6 +233,7 @@ def release(*, session: Session, delivery_id: int) -> None:
         update(DigestDelivery)
         .where(col(DigestDelivery.id) == delivery_id, DigestDelivery.status == "sending")
         .values(status="pending", claimed_at=None, attempts=DigestDelivery.attempts - 1)
+        .execution_options(synchronize_session=False)
     )
 
 
@@ -254,7 +269,7 @@ def settle_issue(*, session: Session, issue: DigestIssue, now: datetime) -> bool
         .where(
             DigestDelivery.city_id == issue.city_id,
             DigestDelivery.week == issue.week,
-            col(DigestDelivery.subscription_id).in_(_active_sub_ids()),
+            _subscriber_active(),
             or_(
                 col(DigestDelivery.status).in_(("pending", "sending")),
                 and_(
