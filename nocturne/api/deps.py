@@ -40,7 +40,7 @@ def field_error(loc: tuple[str | int, ...], msg: str) -> RequestValidationError:
     return RequestValidationError([{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
-def known_city(
+async def known_city(
     city_id: Annotated[str, Path(max_length=80, description="City id, e.g. ca--los-angeles")],
 ) -> City:
     city = get_city(city_id)
@@ -49,6 +49,8 @@ def known_city(
     return city
 
 
+# known_city and event_filters do no I/O: async, so FastAPI runs them inline rather than
+# hopping to a worker thread for each.
 CityDep = Annotated[City, Depends(known_city)]
 
 
@@ -101,7 +103,7 @@ def _date_query(description: str) -> Any:
     return Query(description=f"{description} (YYYY-MM-DD, the city's local day)")
 
 
-def event_filters(
+async def event_filters(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size")] = 100,
     offset: Annotated[int, Query(ge=0, le=10_000, description="Skip this many")] = 0,
     cursor: Annotated[

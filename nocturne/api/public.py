@@ -18,7 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from nocturne import crud, queue, subscriptions
-from nocturne.api.deps import CityDep, FiltersDep, SessionDep, encode_cursor, field_error
+from nocturne.api.deps import (
+    CityDep,
+    EventFilters,
+    FiltersDep,
+    SessionDep,
+    encode_cursor,
+    field_error,
+)
 from nocturne.api.ratelimit import read_limit, scrape_limit, subscribe_limit
 from nocturne.api.schemas import (
     CitiesOut,
@@ -200,25 +207,31 @@ def list_cities(session: SessionDep, response: Response) -> CitiesOut:
     responses={**_NOT_FOUND, **_TOO_MANY},
     response_class=_JSONBytes,
 )
-def list_events(
-    city: CityDep, filters: FiltersDep, session: SessionDep, request: Request
-) -> Response:
+async def list_events(city: CityDep, filters: FiltersDep, request: Request) -> Response:
     """A city's events ordered by start; a JSON array.
 
     With no dates, events not yet over. A full page carries ``X-Next-Cursor`` and a
     ``Link: <...>; rel="next"`` header; pass ``cursor`` to get the next page.
     """
-    events = filters.query(session=session, city_id=city.id)
+    # One thread hop for session, query and encoding; a sync endpoint with a session
+    # dependency took three.
+    cursor, body = await asyncio.to_thread(_events_page, filters, city.id)
     headers = {"Cache-Control": "public, max-age=30"}
-    if len(events) == filters.limit:
-        cursor = encode_cursor(events[-1])
+    if cursor:
         next_url = request.url.remove_query_params("offset").include_query_params(cursor=cursor)
         headers["X-Next-Cursor"] = cursor
         headers["Link"] = f'<{next_url}>; rel="next"'
-    # Encoded here rather than validated against response_model (kept for the schema):
-    # checking a page of models on the way out cost more than the query.
-    body = orjson.dumps([EventOut.plain(ev) for ev in events])
     return _JSONBytes(body, headers=headers)
+
+
+def _events_page(filters: EventFilters, city_id: str) -> tuple[str | None, bytes]:
+    """A page of a city's events: the next cursor when the page is full, and the JSON body."""
+    with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        events = filters.query(session=session, city_id=city_id)
+        cursor = encode_cursor(events[-1]) if len(events) == filters.limit else None
+        # Encoded here rather than validated against response_model (kept for the schema):
+        # checking a page of models on the way out cost more than the query.
+        return cursor, orjson.dumps([EventOut.plain(ev) for ev in events])
 
 
 # --- subscribe and scrape ----------------------------------------------------------------
