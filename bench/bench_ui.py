@@ -21,17 +21,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 CITY = "ca--los-angeles"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-renderer-backgrounding",
-    "--disable-background-timer-throttling",
-]
 
 
 def pct(values: list[float], p: float) -> float:
@@ -82,6 +71,7 @@ def main() -> None:
     from nocturne.live import channel
     from nocturne.settings import settings
     from tests.e2e.seed import seed
+    from tests.support.browser import CHROMIUM, LAUNCH_ARGS
     from tests.support.services import lease_redis_db, migrate
 
     tmp = Path(tempfile.mkdtemp(prefix="nocturne-bench-ui-"))
@@ -98,7 +88,10 @@ def main() -> None:
             print(f"JS shipped: {files} files, {raw / 1024:.0f} KB raw, {gz / 1024:.0f} KB gzipped"
                   f" (target < 500 KB gzipped)")  # fmt: skip
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+                # Background tabs must keep receiving updates at full speed.
+                args = [*LAUNCH_ARGS, "--disable-renderer-backgrounding",
+                        "--disable-background-timer-throttling"]  # fmt: skip
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
 
                 # 1. Time to first event card, cold browser context each time.
                 firsts = []

@@ -15,19 +15,11 @@ from typing import Any
 import pytest
 
 from nocturne.settings import ROOT, settings
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 from tests.support.services import migrate
 from tests.support.site_server import SiteServer
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 SEEDED = {"ca--los-angeles": 30, "ny--new-york": 24}
 _REFLEX_ENV = {
     "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{os.environ.get('PATH', '')}",
@@ -42,7 +34,7 @@ _REFLEX_ENV = {
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
     """Debian's Chromium, never a downloaded one."""
-    return {"executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+    return {"executable_path": CHROMIUM, "args": LAUNCH_ARGS}
 
 
 @pytest.fixture(scope="session")

@@ -24,19 +24,11 @@ from typing import Any
 import pytest
 
 from nocturne.settings import ROOT
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 from tests.support.services import create_pg_database, drop_pg_database, lease_redis_db
 from tests.support.site_server import SiteServer
 
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # Every job times out after this; arq retries a killed worker's job (cap + 10) s after it
 # started, when its in-progress key expires (arq 0.25), so the test waits seconds, not an hour.
 JOB_TIMEOUT_CAP = 12
@@ -46,7 +38,7 @@ READY_TIMEOUT = 240  # includes `reflex export` (~10 s here, longer on a cold bu
 @pytest.fixture(scope="session")
 def browser_type_launch_args() -> dict[str, Any]:
     """Debian's Chromium, never a downloaded one."""
-    return {"executable_path": "/usr/bin/chromium", "args": CHROMIUM_ARGS}
+    return {"executable_path": CHROMIUM, "args": LAUNCH_ARGS}
 
 
 def _free_port_pair() -> int:
