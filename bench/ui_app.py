@@ -1,0 +1,70 @@
+"""The real app for the UI benches: Reflex prod build under AppHarnessProd on loopback.
+
+Its own SQLite database seeded with one city's events, live messages over the real Redis
+(a leased db), state in the app process (one backend, as AppHarnessProd runs it).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CITY = "ca--los-angeles"
+# Chromium throttles background tabs; a bench tab must keep receiving at full speed.
+EXTRA_CHROMIUM_ARGS = ["--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
+
+
+@dataclass(frozen=True, slots=True)
+class RunningApp:
+    base_url: str  # the front end, where a browser goes
+    database_url: str
+    redis_url: str
+
+
+def reflex_env() -> None:
+    """What the Makefile exports, so the bench runs the same way from a bare shell."""
+    os.environ.update(
+        {
+            "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{os.environ.get('PATH', '')}",
+            "REFLEX_DIR": str(ROOT / ".reflex-home"),
+            "BUN_INSTALL": str(ROOT / ".bun-home"),
+            "BUN_INSTALL_CACHE_DIR": str(ROOT / ".bun-cache"),
+            "REFLEX_TELEMETRY_ENABLED": "false",
+            "REFLEX_CHECK_LATEST_VERSION": "false",
+        }
+    )
+    os.environ.pop("REFLEX_REDIS_URL", None)
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+@contextmanager
+def running_app(seed_events: int = 120) -> Iterator[RunningApp]:
+    """The app up and serving; DATABASE_URL and REDIS_URL exported for child processes."""
+    reflex_env()
+    from reflex.testing import AppHarnessProd
+
+    from nocturne.settings import settings
+    from tests.e2e.seed import seed
+    from tests.support.services import lease_redis_db, migrate
+
+    tmp = Path(tempfile.mkdtemp(prefix="nocturne-bench-ui-"))
+    db = f"sqlite:///{tmp / 'bench.db'}"
+    migrate(db, "head")
+    seed(db, CITY, seed_events)
+    with lease_redis_db() as redis_url:
+        settings.database_url, settings.redis_url = db, redis_url
+        os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = db, redis_url
+        with AppHarnessProd.create(root=ROOT, app_name="nocturne") as harness:
+            yield RunningApp(str(harness.frontend_url).rstrip("/"), db, redis_url)
