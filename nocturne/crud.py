@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from nocturne.cities import require_city
 from nocturne.models import (
+    CityVersion,
     Event,
     EventLink,
     EventStatus,
@@ -319,6 +320,14 @@ def events_for_city(
         )
     stmt = stmt.order_by(col(Event.start_at), col(Event.id)).offset(offset).limit(limit)
     return list(session.exec(stmt))
+
+
+def city_version(*, session: Session, city_id: str) -> int:
+    """The city's version: it moves in the same transaction as any change to its events."""
+    version = session.exec(
+        select(CityVersion.version).where(CityVersion.city_id == city_id)
+    ).first()
+    return version or 0
 
 
 def counts_per_day(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -103,6 +106,66 @@ class EventLink(SQLModel, table=True):
         )
     )
     source: str = Field(max_length=20)
+
+
+class CityVersion(SQLModel, table=True):
+    """A counter per city that moves whenever one of its events is added, changed or removed.
+
+    Bumped in the writing transaction (see ``_bump_on_flush``), so a reader that notes the
+    version before querying and finds it unchanged later knows its copy is still current,
+    whichever process wrote.
+    """
+
+    __tablename__ = "city_version"
+
+    city_id: str = Field(max_length=80, primary_key=True)
+    version: int = 0
+
+
+def insert_for(dialect: str) -> Any:
+    """The INSERT with ``on_conflict_*`` for ``dialect`` (PostgreSQL or SQLite)."""
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+def bump_city_versions(connection: sa.Connection, city_ids: Iterable[str]) -> None:
+    """Move the version of each city, in sorted order so two writers cannot deadlock."""
+    table = CityVersion.__table__  # type: ignore[attr-defined]
+    for city_id in sorted(set(city_ids)):
+        stmt = insert_for(connection.dialect.name)(table).values(city_id=city_id, version=1)
+        connection.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["city_id"], set_={"version": table.c.version + 1}
+            )
+        )
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_event_cities(session: Session, flush_context: UOWTransaction) -> None:
+    """Note the city of every event this flush wrote; ``_bump_on_commit`` bumps them."""
+    session.info.setdefault("event_cities", set()).update(
+        obj.city_id
+        for obj in (*session.new, *session.dirty, *session.deleted)
+        if isinstance(obj, Event) and obj.city_id
+    )
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _bump_on_commit(session: Session) -> None:
+    """Bump the noted cities' versions last thing in the transaction, all at once and in
+    sorted order: their row locks are held only for the commit and cannot deadlock.
+
+    Core statements (bulk deletes, the sync's upserts) do not pass through here: their
+    callers bump with :func:`bump_city_versions` themselves.
+    """
+    session.flush()
+    if cities := session.info.pop("event_cities", None):
+        bump_city_versions(session.connection(), cities)
+
+
+@sa.event.listens_for(Session, "after_transaction_end")
+def _forget_cities(session: Session, transaction: sa.orm.SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("event_cities", None)
 
 
 class SubscriptionStatus(StrEnum):

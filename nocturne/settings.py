@@ -47,6 +47,10 @@ class Settings(BaseSettings):
         "connect-src 'self' ws: wss:; object-src 'none'; base-uri 'self'; form-action 'self'; "
         "frame-ancestors 'none'"
     )
+    # GET /events pages are kept this long per process (0: off), and dropped at once when
+    # anything in their city changes (see nocturne/api/cache.py)
+    api_cache_seconds: float = 30.0
+    api_cache_max_bytes: int = 32 * 1024 * 1024
     log_format: Literal["json", "text"] = "json"
     log_level: str = "INFO"
     # /health answers 503 when no source had a successful scrape for this long

@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from nocturne import crud, queue, subscriptions
+from nocturne.api.cache import Page, PageCache
 from nocturne.api.deps import (
     CityDep,
     EventFilters,
@@ -53,6 +54,7 @@ _NOT_FOUND = {404: {"model": Problem, "description": "Unknown city"}}
 _COUNTS_TTL = 60.0
 _counts_cache: dict[str, tuple[float, dict[str, int]]] = {}
 _counts_lock = threading.Lock()
+_pages = PageCache(max_bytes=settings.api_cache_max_bytes)
 
 
 class _JSONBytes(JSONResponse):
@@ -215,23 +217,39 @@ async def list_events(city: CityDep, filters: FiltersDep, request: Request) -> R
     """
     # One thread hop for session, query and encoding; a sync endpoint with a session
     # dependency took three.
-    cursor, body = await asyncio.to_thread(_events_page, filters, city.id)
+    page = await asyncio.to_thread(_events_page, filters, city.id)
     headers = {"Cache-Control": "public, max-age=30"}
-    if cursor:
-        next_url = request.url.remove_query_params("offset").include_query_params(cursor=cursor)
-        headers["X-Next-Cursor"] = cursor
+    if page.cursor:
+        next_url = request.url.remove_query_params("offset").include_query_params(
+            cursor=page.cursor
+        )
+        headers["X-Next-Cursor"] = page.cursor
         headers["Link"] = f'<{next_url}>; rel="next"'
-    return _JSONBytes(body, headers=headers)
+    return _JSONBytes(page.body, headers=headers)
 
 
-def _events_page(filters: EventFilters, city_id: str) -> tuple[str | None, bytes]:
-    """A page of a city's events: the next cursor when the page is full, and the JSON body."""
+def _events_page(filters: EventFilters, city_id: str) -> Page:
+    """A page of a city's events: the JSON body, and the next cursor when the page is full.
+
+    Served from ``_pages`` while the city's version is unchanged and the copy is younger
+    than API_CACHE_SECONDS; the version costs one primary-key read, the page ~3 ms.
+    """
+    ttl = settings.api_cache_seconds
+    key = (settings.database_url, city_id, filters)
     with Session(get_engine(settings.database_url), expire_on_commit=False) as session:
+        if ttl > 0:
+            # Read before the query: see nocturne/api/cache.py for why the order matters.
+            version = crud.city_version(session=session, city_id=city_id)
+            if (page := _pages.get(key, version=version)) is not None:
+                return page
         events = filters.query(session=session, city_id=city_id)
         cursor = encode_cursor(events[-1]) if len(events) == filters.limit else None
         # Encoded here rather than validated against response_model (kept for the schema):
         # checking a page of models on the way out cost more than the query.
-        return cursor, orjson.dumps([EventOut.plain(ev) for ev in events])
+        page = Page(cursor, orjson.dumps([EventOut.plain(ev) for ev in events]))
+    if ttl > 0:
+        _pages.put(key, version=version, page=page, ttl=ttl)
+    return page
 
 
 # --- subscribe and scrape ----------------------------------------------------------------

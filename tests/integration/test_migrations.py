@@ -7,7 +7,7 @@ from nocturne import models  # noqa: F401
 from nocturne.db import get_engine
 from tests.support.services import migrate
 
-TABLES = {"event", "subscription", "email_log", "scrape_run", "digest_delivery"}
+TABLES = {"event", "subscription", "email_log", "scrape_run", "digest_delivery", "city_version"}
 
 
 def test_upgrade_to_head_and_back_to_base(db_url):

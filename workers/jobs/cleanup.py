@@ -11,7 +11,7 @@ from sqlalchemy import delete, func
 from sqlmodel import Session, col, select
 
 from nocturne.db import session_scope
-from nocturne.models import Event, EventLink, utcnow
+from nocturne.models import Event, EventLink, bump_city_versions, utcnow
 from nocturne.settings import settings
 
 log = logging.getLogger(__name__)
@@ -27,9 +27,13 @@ def delete_old_events(*, session: Session, older_than: datetime, batch: int = _B
     ended = func.coalesce(Event.end_at, Event.start_at)
     total = 0
     while True:
-        ids = list(session.exec(select(Event.id).where(ended < older_than).limit(batch)))
+        rows = list(
+            session.exec(select(Event.id, Event.city_id).where(ended < older_than).limit(batch))
+        )
+        ids, cities = [r[0] for r in rows], {r[1] for r in rows}
         if not ids:
             return total
+        bump_city_versions(session.connection(), cities)
         # Explicit, not left to ON DELETE CASCADE: SQLite honours it only with the pragma on.
         session.exec(delete(EventLink).where(col(EventLink.event_id).in_(ids)))  # type: ignore[call-overload]
         session.exec(delete(Event).where(col(Event.id).in_(ids)))  # type: ignore[call-overload]

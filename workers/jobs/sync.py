@@ -17,13 +17,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from arq.worker import Retry
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, or_, select
 
 from nocturne.db import get_engine, normalize_url
-from nocturne.models import Event, EventLink, utcnow
+from nocturne.models import Event, EventLink, bump_city_versions, insert_for, utcnow
 from nocturne.settings import settings
 from workers.jobs.common import backoff, describe, is_transient
 
@@ -45,10 +44,6 @@ def shared_engine(url: str) -> Engine:
     )
 
 
-def _insert(dialect: str) -> Any:
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
-
-
 def pending_events(*, session: Session, after_id: int = 0, limit: int = 500) -> list[Event]:
     """Events never synced or changed since their last sync, by id from ``after_id``."""
     stmt = (
@@ -65,7 +60,7 @@ def pending_events(*, session: Session, after_id: int = 0, limit: int = 500) -> 
 
 def push_batch(*, shared: Engine, events: list[Event]) -> int:
     """Upsert ``events`` (and their links) into the shared database by link; one transaction."""
-    insert = _insert(shared.dialect.name)
+    insert = insert_for(shared.dialect.name)
     rows = [{name: getattr(e, name) for name in _COPIED} for e in events]
     table = Event.__table__  # type: ignore[attr-defined]
     stmt = insert(table).values(rows)
@@ -73,6 +68,7 @@ def push_batch(*, shared: Engine, events: list[Event]) -> int:
         index_elements=["link"], set_={name: stmt.excluded[name] for name in _COPIED}
     ).returning(table.c.id, table.c.link)
     with shared.begin() as conn:
+        bump_city_versions(conn, {e.city_id for e in events})
         shared_id = {link: id_ for id_, link in conn.execute(stmt)}
         links = [
             {"link": lk, "event_id": shared_id[e.link], "source": e.source}
@@ -81,7 +77,7 @@ def push_batch(*, shared: Engine, events: list[Event]) -> int:
         ]
         if links:
             conn.execute(
-                _insert(shared.dialect.name)(EventLink.__table__)  # type: ignore[attr-defined]
+                insert_for(shared.dialect.name)(EventLink.__table__)  # type: ignore[attr-defined]
                 .values(links)
                 .on_conflict_do_nothing(index_elements=["link"])
             )
