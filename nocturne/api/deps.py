@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy import Row
 from sqlmodel import Session
 
 from nocturne import crud
@@ -54,7 +55,7 @@ async def known_city(
 CityDep = Annotated[City, Depends(known_city)]
 
 
-def encode_cursor(event: Event) -> str:
+def encode_cursor(event: Event | Row[Any]) -> str:
     raw = f"{event.start_at.astimezone(UTC).isoformat()}|{event.id}"
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
@@ -84,8 +85,13 @@ class EventFilters:
     online: bool
 
     def query(self, *, session: Session, city_id: str) -> list[Event]:
-        return crud.events_for_city(
-            session=session,
+        return crud.events_for_city(session=session, **self.as_query(city_id))
+
+    def rows(self, *, session: Session, city_id: str, columns: Sequence[Any]) -> list[Row[Any]]:
+        return crud.event_rows_for_city(session=session, columns=columns, **self.as_query(city_id))
+
+    def as_query(self, city_id: str) -> crud.EventQuery:
+        return crud.EventQuery(
             city_id=city_id,
             start_date=self.start_date,
             end_date=self.end_date,

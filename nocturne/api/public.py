@@ -29,6 +29,7 @@ from nocturne.api.deps import (
 )
 from nocturne.api.ratelimit import read_limit, scrape_limit, subscribe_limit
 from nocturne.api.schemas import (
+    EVENT_OUT_COLUMNS,
     CitiesOut,
     CityOut,
     EventOut,
@@ -242,11 +243,11 @@ def _events_page(filters: EventFilters, city_id: str) -> Page:
             version = crud.city_version(session=session, city_id=city_id)
             if (page := _pages.get(key, version=version)) is not None:
                 return page
-        events = filters.query(session=session, city_id=city_id)
-        cursor = encode_cursor(events[-1]) if len(events) == filters.limit else None
+        rows = filters.rows(session=session, city_id=city_id, columns=EVENT_OUT_COLUMNS)
+        cursor = encode_cursor(rows[-1]) if len(rows) == filters.limit else None
         # Encoded here rather than validated against response_model (kept for the schema):
         # checking a page of models on the way out cost more than the query.
-        page = Page(cursor, orjson.dumps([EventOut.plain(ev) for ev in events]))
+        page = Page(cursor, orjson.dumps([EventOut.plain(row) for row in rows]))
     if ttl > 0:
         _pages.put(key, version=version, page=page, ttl=ttl)
     return page

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
+from sqlalchemy import Row
 
 from nocturne.cities import CITY_BY_ID, City
 from nocturne.crud import event_sources
@@ -65,6 +66,16 @@ class CitiesOut(BaseModel):
     cities: list[CityOut]
 
 
+# What EventOut.plain reads, in order: a listing selects only these columns.
+_OUT_FIELDS = (
+    "id", "title", "link", "local_date", "local_time", "venue", "address", "is_online",
+    "description", "source", "sources", "city_id", "start_at", "end_at", "timezone",
+    "latitude", "longitude", "price_min", "price_max", "currency", "is_free", "links",
+    "status", "image_url", "tags",
+)  # fmt: skip
+EVENT_OUT_COLUMNS = tuple(getattr(Event, name) for name in _OUT_FIELDS)
+
+
 class EventOut(BaseModel):
     id: int
     title: str
@@ -99,44 +110,51 @@ class EventOut(BaseModel):
         return cls(**cls.plain(ev))
 
     @staticmethod
-    def plain(ev: Event) -> dict[str, Any]:
+    def plain(ev: Event | Row[Any]) -> dict[str, Any]:
         """The fields of ``EventOut`` as a plain dict, for encoding without validation.
 
-        The listing endpoint encodes these directly: validating a page of models on the way
-        out cost more than the query. ``build`` goes through here, so the two cannot drift.
+        ``ev`` is an event or a row of ``EVENT_OUT_COLUMNS``. The listing endpoint encodes
+        these directly: validating a page of models on the way out cost more than the
+        query. ``build`` goes through here, so the two cannot drift.
         """
-        location = ", ".join(
-            p for p in dict.fromkeys([ev.venue or "", ev.address or ""]) if p.strip()
-        )
-        return dict(
-            id=ev.id,
-            title=ev.title,
-            link=ev.link,
-            date=ev.local_date,
-            time=ev.local_time,
-            location=location or ("Online" if ev.is_online else ""),
-            description=ev.description,
-            source=ev.source,
-            city=ev.city_id,
-            start_at=iso_utc(ev.start_at),  # type: ignore[arg-type]
-            end_at=iso_utc(ev.end_at),
-            timezone=ev.timezone,
-            venue=ev.venue,
-            address=ev.address,
-            latitude=ev.latitude,
-            longitude=ev.longitude,
-            price_min=ev.price_min,
-            price_max=ev.price_max,
-            currency=ev.currency,
-            price_label=price_label(ev),
-            is_free=ev.is_free,
-            sources=event_sources(ev),
-            links=list(ev.links or [ev.link]),
-            status=ev.status,
-            is_online=ev.is_online,
-            image_url=ev.image_url,
-            tags=list(ev.tags or []),
-        )
+        # Unpacked once: a page is 100 of these, and attribute access by name was most
+        # of the cost of encoding one.
+        values = tuple(ev) if isinstance(ev, Row) else [getattr(ev, n) for n in _OUT_FIELDS]
+        (id_, title, link, local_date, local_time, venue, address, is_online, description,
+         source, _, city_id, start_at, end_at, timezone, latitude, longitude, price_min,
+         price_max, currency, is_free, links, status, image_url, tags) = values  # fmt: skip
+        venue_, address_ = venue or "", address or ""
+        parts = (venue_, address_) if venue_ != address_ else (venue_,)
+        location = ", ".join(p for p in parts if p.strip())
+        return {
+            "id": id_,
+            "title": title,
+            "link": link,
+            "date": local_date,
+            "time": local_time,
+            "location": location or ("Online" if is_online else ""),
+            "description": description,
+            "source": source,
+            "city": city_id,
+            "start_at": iso_utc(start_at),
+            "end_at": iso_utc(end_at),
+            "timezone": timezone,
+            "venue": venue,
+            "address": address,
+            "latitude": latitude,
+            "longitude": longitude,
+            "price_min": price_min,
+            "price_max": price_max,
+            "currency": currency,
+            "price_label": price_label(ev),  # type: ignore[arg-type]
+            "is_free": is_free,
+            "sources": event_sources(ev),  # type: ignore[arg-type]
+            "links": list(links or [link]),
+            "status": status,
+            "is_online": is_online,
+            "image_url": image_url,
+            "tags": list(tags or []),
+        }
 
 
 def _known_city(value: str) -> str:
