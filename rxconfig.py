@@ -9,6 +9,5 @@ config = rx.Config(
     show_built_with_reflex=False,
     plugins=[
         rx.plugins.SitemapPlugin(),
-        rx.plugins.RadixThemesPlugin(theme=rx.theme(appearance="dark", accent_color="violet")),
     ],
 )
