@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -111,6 +112,19 @@ class Settings(BaseSettings):
     vanish_after_misses: int = 3
     vanish_partial_ratio: float = 0.5
     job_retry_seconds: float = 30.0
+
+    @property
+    def backend_origins(self) -> tuple[str, ...]:
+        """Origins Reflex lets call its backend (the websocket, and CORS on every route).
+
+        With CORS_ORIGINS set: the site's own origin (PUBLIC_URL) and those. Unset: every
+        origin, Reflex's default, so `make run` works under any host name; the API's own
+        CORS then still sends no grant, but Reflex's outer middleware does.
+        """
+        if not self.cors_origins:
+            return ("*",)
+        public = urlsplit(self.public_url)
+        return tuple(dict.fromkeys([f"{public.scheme}://{public.netloc}", *self.cors_origins]))
 
     @property
     def embedded(self) -> bool:

@@ -32,6 +32,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 # Every job times out after this; arq retries a killed worker's job (cap + 10) s after it
 # started, when its in-progress key expires (arq 0.25), so the test waits seconds, not an hour.
 JOB_TIMEOUT_CAP = 12
+FRIEND_ORIGIN = "https://friend.example"  # CORS_ORIGINS of the production run
 READY_TIMEOUT = 240  # includes `reflex export` (~10 s here, longer on a cold bun cache)
 
 
@@ -140,6 +141,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
                 "PORT": str(port),
                 "APP_BASE_PORT": str(app_base),
                 "RUN_DIR": str(run_dir),
+                "CORS_ORIGINS": json.dumps([FRIEND_ORIGIN]),
             }
             out = (run_dir / "prod.out").open("wb")
             proc = subprocess.Popen(

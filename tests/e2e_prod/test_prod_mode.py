@@ -14,14 +14,15 @@ import signal
 import time
 from collections.abc import Callable
 from typing import TypeVar
-from urllib.request import urlopen
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
 
 import pytest
 import redis
 from playwright.sync_api import Browser, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e_prod.conftest import ARTIFACTS, JOB_TIMEOUT_CAP, Prod, alive
+from tests.e2e_prod.conftest import ARTIFACTS, FRIEND_ORIGIN, JOB_TIMEOUT_CAP, Prod, alive
 
 pytestmark = [pytest.mark.browser, pytest.mark.prod]
 
@@ -67,6 +68,26 @@ def _socket_upstreams(prod: Prod) -> set[str]:
     lines = path.read_text().splitlines() if path.exists() else []
     records = [json.loads(line) for line in lines]
     return {r["upstream"] for r in records if r["request"].startswith("GET /_event")}
+
+
+def test_cors_through_the_whole_stack_grants_only_configured_origins(prod: Prod) -> None:
+    """Reflex's own CORS middleware sits outside the API's: it must grant no more."""
+
+    def grant(method: str, origin: str) -> tuple[int, str | None]:
+        headers = {"Origin": origin}
+        if method == "OPTIONS":
+            headers["Access-Control-Request-Method"] = "POST"
+        request = Request(f"{prod.url}/events/{CITY}", headers=headers, method=method)
+        try:
+            with urlopen(request, timeout=10) as response:
+                return response.status, response.headers.get("Access-Control-Allow-Origin")
+        except HTTPError as refused:
+            return refused.code, refused.headers.get("Access-Control-Allow-Origin")
+
+    assert grant("GET", FRIEND_ORIGIN) == (200, FRIEND_ORIGIN)
+    assert grant("GET", "https://evil.example") == (200, None)
+    assert grant("OPTIONS", FRIEND_ORIGIN) == (200, FRIEND_ORIGIN)
+    assert grant("OPTIONS", "https://evil.example") == (400, None)
 
 
 def test_site_through_nginx_streams_a_refresh(prod: Prod, browser: Browser) -> None:

@@ -44,3 +44,11 @@ def test_env_example_documents_every_setting():
     documented = {ln.split("=", 1)[0] for ln in lines if "=" in ln and not ln.startswith("#")}
     missing = [name.upper() for name in Settings.model_fields if name.upper() not in documented]
     assert missing == []
+
+
+def test_backend_origins_follow_cors_origins() -> None:
+    assert Settings(cors_origins=[]).backend_origins == ("*",)
+    configured = Settings(
+        public_url="https://nocturne.example/app", cors_origins=["https://a.example"]
+    )
+    assert configured.backend_origins == ("https://nocturne.example", "https://a.example")
