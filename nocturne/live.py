@@ -200,6 +200,11 @@ class Subscription:
         """The next message, or None after ``timeout`` seconds without one."""
         await self.open()
         if self._queue is not None:
+            if timeout == 0:
+                try:
+                    return self._queue.get_nowait()
+                except asyncio.QueueEmpty:
+                    return None
             try:
                 return await asyncio.wait_for(self._queue.get(), timeout)
             except TimeoutError:
@@ -218,6 +223,13 @@ class Subscription:
             if deadline is not None and loop.time() >= deadline:
                 return None
         return None
+
+    async def pending(self, limit: int) -> list[dict[str, Any]]:
+        """The messages (up to ``limit``) that have already arrived, without waiting."""
+        messages: list[dict[str, Any]] = []
+        while len(messages) < limit and (message := await self.get(timeout=0)) is not None:
+            messages.append(message)
+        return messages
 
     def __aiter__(self) -> AsyncIterator[dict[str, Any]]:
         return self

@@ -25,6 +25,8 @@ STAGGER_MS = 120
 PAGE_SIZE = 200
 # A listener with no message re-checks this often that its tab still watches the city.
 WATCH_CHECK_SECONDS = 5.0
+# At most this many live messages folded into one state update of a tab.
+BATCH_MAX = 50
 WHEN_CHOICES = {"all": "All upcoming", "tonight": "Tonight", "weekend": "This weekend"}
 WHEN_CHOICES["week"] = "Next 7 days"
 
@@ -308,16 +310,20 @@ class CityState(BaseState):
         async with live.subscribe(city_id) as messages:
             while True:
                 message = await messages.get(timeout=WATCH_CHECK_SECONDS)
+                # Whatever else has arrived meanwhile goes into the same state update: each
+                # `async with self` loads and saves the tab's state (from Redis in
+                # production), so a burst would cost that per message and per tab.
+                batch = [message, *await messages.pending(BATCH_MAX)] if message else []
                 async with self:
                     if self._watch_gen != generation or self.city_id != city_id:
                         return
-                    if message is None:
+                    if not batch:
                         if not _tab_connected(self.router.session.client_token):
                             return
                         continue
-                    self._apply_message(message)
-                    finished = message.get("type") == "scrape_finished"
-                if finished:
+                    for item in batch:
+                        self._apply_message(item)
+                if any(m.get("type") == "scrape_finished" for m in batch):
                     await self._after_scrape(city_id)
 
     async def _after_scrape(self, city_id: str) -> None:

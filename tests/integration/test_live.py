@@ -125,6 +125,22 @@ async def test_iterating_a_subscription_stops_cleanly_when_closed(monkeypatch):
     assert LA not in live._local
 
 
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+async def test_pending_takes_what_has_arrived_without_waiting(backend, monkeypatch, request):
+    url = request.getfixturevalue("redis_url") if backend == "redis" else None
+    monkeypatch.setattr(settings, "redis_url", url)
+    async with live.subscribe(LA) as sub:
+        assert await sub.pending(10) == []
+        for i in range(5):
+            await live.publish(LA, {"type": "events", "events": [], "n": i})
+        assert (await sub.get(timeout=2))["n"] == 0  # type: ignore[index]
+        await asyncio.sleep(0.05)  # the rest reach the subscriber's buffer
+        assert [m["n"] for m in await sub.pending(3)] == [1, 2, 3]
+        assert [m["n"] for m in await sub.pending(3)] == [4]
+        assert await sub.pending(3) == []
+    await live.close()
+
+
 async def test_redis_subscriber_in_another_process_hears_a_worker_scrape(
     app_db, redis_url, monkeypatch, tmp_path: Path
 ):
