@@ -13,7 +13,7 @@ and every session timestamps the state delta that brings each event. One real Ch
 tab watches too, as a cross-check that a browser shows the cards.
 
 Usage: .venv/bin/python bench/bench_live_sessions.py [--sessions 200] [--events 10]
-       [--interval 0.2] [--open-concurrency 20]
+       [--interval 0.2] [--open-concurrency 20] [--redis-state]
 """
 
 from __future__ import annotations
@@ -200,6 +200,18 @@ def _wait_subscribers(redis_url: str, channel: str, want: int, timeout: float = 
         client.close()
 
 
+def _idle_cpu(seconds: float) -> float:
+    """Share of one core this process (the app server's threads) used over ``seconds``."""
+    import psutil
+
+    me = psutil.Process()
+    before, t0 = me.cpu_times(), time.perf_counter()
+    time.sleep(seconds)
+    after = me.cpu_times()
+    used = (after.user - before.user) + (after.system - before.system)
+    return used / (time.perf_counter() - t0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sessions", type=int, default=200)
@@ -207,6 +219,8 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.2, help="seconds between pages")
     parser.add_argument("--open-concurrency", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU sampling")
+    parser.add_argument("--redis-state", action="store_true", help="tab state in Redis, as in prod")
     parser.add_argument("--role", choices=["main", "clients", "publish"], default="main")
     parser.add_argument("--spec", default="")
     parser.add_argument("--out", default="")
@@ -219,7 +233,7 @@ def main() -> None:
         return
 
     load_before = os.getloadavg()
-    with running_app() as app:
+    with running_app(redis_state=args.redis_state) as app:
         from playwright.sync_api import sync_playwright
         from reflex_base.constants import Reflex
 
@@ -270,7 +284,9 @@ def main() -> None:
                 print(f"{args.sessions} sessions opened ({args.open_concurrency} at a time, each "
                       f"hydrate + load_city) in {ready['opened_s']:.1f} s; the city channel has "
                       f"{subscribed} subscribers (sessions + 1 Chromium tab)")  # fmt: skip
-                time.sleep(1.0)
+                idle = _idle_cpu(args.idle)
+                print(f"App server CPU while the {args.sessions} sessions sit idle for "
+                      f"{args.idle:g} s: {idle * 100:.0f}% of one core")  # fmt: skip
 
                 load_during = os.getloadavg()
                 subprocess.run(

@@ -1,7 +1,8 @@
 """The real app for the UI benches: Reflex prod build under AppHarnessProd on loopback.
 
 Its own SQLite database seeded with one city's events, live messages over the real Redis
-(a leased db), state in the app process (one backend, as AppHarnessProd runs it).
+(a leased db), one backend (as AppHarnessProd runs it) keeping the tabs' state in memory,
+or in Redis as production does (``redis_state=True``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def pct(values: list[float], p: float) -> float:
 
 
 @contextmanager
-def running_app(seed_events: int = 120) -> Iterator[RunningApp]:
+def running_app(seed_events: int = 120, *, redis_state: bool = False) -> Iterator[RunningApp]:
     """The app up and serving; DATABASE_URL and REDIS_URL exported for child processes."""
     reflex_env()
     from reflex.testing import AppHarnessProd
@@ -66,5 +67,7 @@ def running_app(seed_events: int = 120) -> Iterator[RunningApp]:
     with lease_redis_db() as redis_url:
         settings.database_url, settings.redis_url = db, redis_url
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = db, redis_url
+        if redis_state:
+            os.environ["REFLEX_REDIS_URL"] = redis_url
         with AppHarnessProd.create(root=ROOT, app_name="nocturne") as harness:
             yield RunningApp(str(harness.frontend_url).rstrip("/"), db, redis_url)
