@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -240,7 +239,7 @@ def main() -> None:
         from nocturne.live import channel
         from tests.support.browser import CHROMIUM, LAUNCH_ARGS
 
-        tmp = Path(tempfile.mkdtemp(prefix="nocturne-bench-live-"))
+        tmp = app.workdir
         me = [sys.executable, __file__]
         with sync_playwright() as p:
             browser = p.chromium.launch(

@@ -28,6 +28,7 @@ class RunningApp:
     base_url: str  # the front end, where a browser goes
     database_url: str
     redis_url: str
+    workdir: Path  # a temporary directory, removed with the app
 
 
 def reflex_env() -> None:
@@ -60,14 +61,18 @@ def running_app(seed_events: int = 120, *, redis_state: bool = False) -> Iterato
     from tests.e2e.seed import seed
     from tests.support.services import lease_redis_db, migrate
 
-    tmp = Path(tempfile.mkdtemp(prefix="nocturne-bench-ui-"))
+    tmp_dir = tempfile.TemporaryDirectory(prefix="nocturne-bench-ui-", ignore_cleanup_errors=True)
+    tmp = Path(tmp_dir.name)
+    # Without Redis, Reflex keeps tab states on disk and rescans the whole directory every
+    # couple of seconds: states left by earlier runs (thousands) must not weigh on this one.
+    os.environ["REFLEX_STATES_WORKDIR"] = str(tmp / "states")
     db = f"sqlite:///{tmp / 'bench.db'}"
     migrate(db, "head")
     seed(db, CITY, seed_events)
-    with lease_redis_db() as redis_url:
+    with tmp_dir, lease_redis_db() as redis_url:
         settings.database_url, settings.redis_url = db, redis_url
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = db, redis_url
         if redis_state:
             os.environ["REFLEX_REDIS_URL"] = redis_url
         with AppHarnessProd.create(root=ROOT, app_name="nocturne") as harness:
-            yield RunningApp(str(harness.frontend_url).rstrip("/"), db, redis_url)
+            yield RunningApp(str(harness.frontend_url).rstrip("/"), db, redis_url, tmp)
