@@ -171,6 +171,7 @@ class CityState(BaseState):
     async def load_city(self) -> Any:
         """on_load: the city, its events, chart and freshness; then listen for new events."""
         self._watch_gen += 1
+        _live_watch[self.router.session.client_token] = self._watch_gen
         city = get_city(self._route_city())
         self.fresh_cards, self.progress, self.found_message, self.refresh_note = [], [], "", ""
         self.error, self.scraping = "", False
@@ -304,33 +305,44 @@ class CityState(BaseState):
     async def watch_city(self, generation: int) -> None:
         """Carry live messages for this city into this tab until it leaves or closes."""
         async with self:
-            city_id = self.city_id
+            city_id, token = self.city_id, self.router.session.client_token
         if not city_id:
             return
-        async with live.subscribe(city_id) as messages:
-            while True:
-                message = await messages.get(timeout=WATCH_CHECK_SECONDS)
-                # Whatever else has arrived meanwhile goes into the same state update: each
-                # `async with self` loads and saves the tab's state (from Redis in
-                # production), so a burst would cost that per message and per tab.
-                batch = [message, *await messages.pending(BATCH_MAX)] if message else []
-                async with self:
-                    if self._watch_gen != generation or self.city_id != city_id:
-                        return
-                    if not batch:
-                        if not _tab_connected(self.router.session.client_token):
+        try:
+            async with live.subscribe(city_id) as messages:
+                while True:
+                    message = await messages.get(timeout=WATCH_CHECK_SECONDS)
+                    if message is None:
+                        # Idle: checked without `async with self`, which loads and saves
+                        # the tab's state (from Redis in production) every few seconds.
+                        if _live_watch.get(token) != generation or not _tab_connected(token):
                             return
                         continue
-                    for item in batch:
-                        self._apply_message(item)
-                if any(m.get("type") == "scrape_finished" for m in batch):
-                    await self._after_scrape(city_id)
+                    # Whatever else has arrived goes into the same state update, or a
+                    # burst would cost that load and save per message and per tab.
+                    batch = [message, *await messages.pending(BATCH_MAX)]
+                    async with self:
+                        if self._watch_gen != generation or self.city_id != city_id:
+                            return
+                        for item in batch:
+                            self._apply_message(item)
+                    if any(m.get("type") == "scrape_finished" for m in batch):
+                        await self._after_scrape(city_id)
+        finally:
+            if _live_watch.get(token) == generation:
+                del _live_watch[token]
 
     async def _after_scrape(self, city_id: str) -> None:
         chart, freshness = await asyncio.to_thread(lambda: (_chart(city_id), _freshness(city_id)))
         async with self:
             if self.city_id == city_id:
                 self.chart, self.freshness = chart, freshness
+
+
+# The generation of the listener each tab (client token) loaded last in this process; a
+# tab's events are handled by the process holding its websocket, so an older listener
+# here either sees a newer generation or finds its tab's socket gone.
+_live_watch: dict[str, int] = {}
 
 
 def _tab_connected(client_token: str) -> bool:
