@@ -171,11 +171,13 @@ class CityState(BaseState):
     async def load_city(self) -> Any:
         """on_load: the city, its events, chart and freshness; then listen for new events."""
         self._watch_gen += 1
-        _live_watch[self.router.session.client_token] = self._watch_gen
+        token = self.router.session.client_token
+        _live_watch[token] = self._watch_gen
         city = get_city(self._route_city())
         self.fresh_cards, self.progress, self.found_message, self.refresh_note = [], [], "", ""
         self.error, self.scraping = "", False
         if city is None:
+            _live_watch.pop(token, None)  # no listener to come: none is wanted
             self.city_id, self.not_found, self.loading = "", True, False
             return None
         if city.id != self.city_id:
