@@ -340,10 +340,27 @@ class CityState(BaseState):
                 del _live_watch[token]
 
     async def _after_scrape(self, city_id: str) -> None:
-        chart, freshness = await asyncio.to_thread(lambda: (_chart(city_id), _freshness(city_id)))
+        chart, freshness = await _shared_after_scrape(city_id)
         async with self:
             if self.city_id == city_id:
                 self.chart, self.freshness = chart, freshness
+
+
+# A refresh ends for every open tab on the city at once: the first tab's queries serve
+# this process's other tabs for a second (200 tabs made 400 queries).
+SHARED_AFTER_SCRAPE_SECONDS = 1.0
+_after_scrape_runs: dict[tuple[int, str], tuple[float, asyncio.Future[Any]]] = {}
+
+
+async def _shared_after_scrape(city_id: str) -> tuple[list[DayCount], list[SourceLine]]:
+    """The city's chart and freshness lines, read once per second per process."""
+    loop = asyncio.get_running_loop()
+    key, now = (id(loop), city_id), loop.time()
+    run = _after_scrape_runs.get(key)
+    if run is None or now - run[0] > SHARED_AFTER_SCRAPE_SECONDS:
+        work = asyncio.to_thread(lambda: (_chart(city_id), _freshness(city_id)))
+        run = _after_scrape_runs[key] = (now, asyncio.ensure_future(work))
+    return await asyncio.shield(run[1])
 
 
 # The generation of the listener each tab (client token) loaded last in this process; a

@@ -198,3 +198,31 @@ def test_channels_are_separate_per_redis_db(monkeypatch):
     assert live.channel("il--chicago") != four
     monkeypatch.setattr(settings, "redis_url", "redis://127.0.0.1:6379?db=4")
     assert live.channel("il--chicago") == four
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+async def test_tabs_ending_a_refresh_together_share_one_read_of_chart_and_freshness(
+    app_db, monkeypatch
+):
+    from nocturne.pages import city
+
+    reads: list[str] = []
+    real_chart = city._chart
+
+    def counting_chart(city_id: str):  # type: ignore[no-untyped-def]
+        reads.append(city_id)
+        return real_chart(city_id)
+
+    monkeypatch.setattr(city, "_chart", counting_chart)
+    monkeypatch.setattr(city, "_after_scrape_runs", {})
+    results = await asyncio.gather(*(city._shared_after_scrape(LA) for _ in range(50)))
+    assert reads == [LA]
+    chart, _ = results[0]
+    assert len(chart) == 14 and all(r == results[0] for r in results)
+
+    await city._shared_after_scrape(SF)
+    assert reads == [LA, SF]
+    monkeypatch.setattr(city, "SHARED_AFTER_SCRAPE_SECONDS", 0.0)
+    await asyncio.sleep(0.01)
+    await city._shared_after_scrape(LA)
+    assert reads == [LA, SF, LA]  # older than the window: read again
