@@ -73,6 +73,8 @@ def running_app(seed_events: int = 120, *, redis_state: bool = False) -> Iterato
         settings.database_url, settings.redis_url = db, redis_url
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = db, redis_url
         if redis_state:
+            # As scripts/prod and docker-compose.yml run it; REFLEX_OPLOCK_ENABLED=false compares.
             os.environ["REFLEX_REDIS_URL"] = redis_url
+            os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
         with AppHarnessProd.create(root=ROOT, app_name="nocturne") as harness:
             yield RunningApp(str(harness.frontend_url).rstrip("/"), db, redis_url, tmp)
