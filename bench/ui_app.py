@@ -31,18 +31,11 @@ class RunningApp:
     workdir: Path  # a temporary directory, removed with the app
 
 
-def reflex_env() -> None:
+def use_reflex_env() -> None:
     """What the Makefile exports, so the bench runs the same way from a bare shell."""
-    os.environ.update(
-        {
-            "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{os.environ.get('PATH', '')}",
-            "REFLEX_DIR": str(ROOT / ".reflex-home"),
-            "BUN_INSTALL": str(ROOT / ".bun-home"),
-            "BUN_INSTALL_CACHE_DIR": str(ROOT / ".bun-cache"),
-            "REFLEX_TELEMETRY_ENABLED": "false",
-            "REFLEX_CHECK_LATEST_VERSION": "false",
-        }
-    )
+    from tests.support.browser import reflex_env
+
+    os.environ.update(reflex_env())
     os.environ.pop("REFLEX_REDIS_URL", None)
 
 
@@ -54,7 +47,7 @@ def pct(values: list[float], p: float) -> float:
 @contextmanager
 def running_app(seed_events: int = 120, *, redis_state: bool = False) -> Iterator[RunningApp]:
     """The app up and serving; DATABASE_URL and REDIS_URL exported for child processes."""
-    reflex_env()
+    use_reflex_env()
     from reflex.testing import AppHarnessProd
 
     from nocturne.settings import settings

@@ -15,20 +15,12 @@ from typing import Any
 import pytest
 
 from nocturne.settings import ROOT, settings
-from tests.support.browser import CHROMIUM, LAUNCH_ARGS
+from tests.support.browser import CHROMIUM, LAUNCH_ARGS, reflex_env
 from tests.support.services import migrate
 from tests.support.site_server import SiteServer
 
 ARTIFACTS = ROOT / "test-artifacts"
 SEEDED = {"ca--los-angeles": 30, "ny--new-york": 24}
-_REFLEX_ENV = {
-    "PATH": f"{ROOT / '.tools/node_modules/.bin'}:{os.environ.get('PATH', '')}",
-    "REFLEX_DIR": str(ROOT / ".reflex-home"),
-    "BUN_INSTALL": str(ROOT / ".bun-home"),
-    "BUN_INSTALL_CACHE_DIR": str(ROOT / ".bun-cache"),
-    "REFLEX_TELEMETRY_ENABLED": "false",
-    "REFLEX_CHECK_LATEST_VERSION": "false",
-}
 
 
 @pytest.fixture(scope="session")
@@ -70,7 +62,7 @@ def harness(
         rate_limit_enabled=False,
     )
     saved = {k: getattr(settings, k) for k in overrides if hasattr(settings, k)}
-    env = {**_REFLEX_ENV, "DATABASE_URL": app_db}
+    env = {**reflex_env(), "DATABASE_URL": app_db}
     old_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     os.environ.pop("REDIS_URL", None)
