@@ -124,6 +124,15 @@ def unsubscribe_url(sub: Subscription) -> str:
     return _link("/unsubscribe", tokens.sign_subscription(sub, "unsubscribe"))
 
 
+def subscription_for_confirm(*, session: Session, token: str) -> Subscription:
+    """The subscription a confirm link names, unchanged; :class:`tokens.BadToken` if stale."""
+    sub_id, version = tokens.verify(token, "confirm")
+    sub = session.get(Subscription, sub_id)
+    if sub is None or sub.token_version != version or sub.status == SubscriptionStatus.unsubscribed:
+        raise tokens.BadToken("this link is no longer valid; please subscribe again")
+    return sub
+
+
 def confirm_by_token(*, session: Session, token: str) -> Subscription:
     """Activate the subscription a confirm link names; :class:`tokens.BadToken` if stale."""
     sub_id, version = tokens.verify(token, "confirm")

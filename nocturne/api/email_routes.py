@@ -1,8 +1,9 @@
 """The links in emails: confirm a subscription, unsubscribe (RFC 8058 one-click).
 
-- ``GET /confirm?token=...`` activates the subscription and says so.
-- ``GET /unsubscribe?token=...`` only shows a page with a button (link scanners and
-  prefetchers follow GETs; they must not unsubscribe anyone).
+- ``GET /confirm?token=...`` shows a page with a button; ``POST /confirm?token=...`` (the
+  button) activates the subscription. Mail security scanners open links: opening one
+  must not subscribe anybody who never read the email.
+- ``GET /unsubscribe?token=...`` likewise only shows a page with a button.
 - ``POST /unsubscribe?token=...`` with the form body ``List-Unsubscribe=One-Click`` is what
   mail clients send for the ``List-Unsubscribe-Post`` header, and what the button posts.
 """
@@ -54,19 +55,58 @@ def _bad_link(reason: str) -> HTMLResponse:
     )
 
 
+def _button(path: str, token: str, label: str, field: tuple[str, str] | None = None) -> str:
+    """A form posting to ``path?token=...``: the one step a person, not a scanner, takes."""
+    action = f"{path}?{urlencode({'token': token})}"
+    hidden = (
+        f'<input type="hidden" name="{escape(field[0])}" value="{escape(field[1])}">'
+        if field
+        else ""
+    )
+    return (
+        f'<form method="post" action="{escape(action)}">{hidden}'
+        '<button type="submit" style="padding:10px 20px;font-size:16px;border:0;'
+        f'border-radius:6px;background:#6b3fd4;color:#fff;cursor:pointer;">{escape(label)}</button>'
+        "</form>"
+    )
+
+
+def _subscribed(name: str) -> HTMLResponse:
+    return _page(
+        "You're subscribed",
+        f"<p>The weekly digest for <strong>{escape(name)}</strong> arrives Monday morning.</p>",
+    )
+
+
 @router.get("/confirm", response_class=HTMLResponse)
+def confirm_page(token: str = Query(..., max_length=500)) -> HTMLResponse:
+    """A confirm link opened: one button that confirms (already active: says so)."""
+    try:
+        with session_scope(settings.database_url) as session:
+            sub = subscriptions.subscription_for_confirm(session=session, token=token)
+            name, email = _city_name(sub), sub.email
+            active = sub.status == SubscriptionStatus.active
+    except tokens.BadToken as exc:
+        return _bad_link(str(exc))
+    if active:
+        return _subscribed(name)
+    return _page(
+        f"Confirm your {name} digest",
+        f"<p>{escape(email)} will get the week's underground events in {escape(name)} "
+        "every Monday morning.</p>" + _button("/confirm", token, "Confirm subscription"),
+    )
+
+
+@router.post("/confirm", response_class=HTMLResponse)
 def confirm(token: str = Query(..., max_length=500)) -> HTMLResponse:
-    """Open a confirm link: the pending subscription becomes active."""
+    """The button on the confirm page: the pending subscription becomes active. Idempotent."""
     try:
         with session_scope(settings.database_url) as session:
             sub = subscriptions.confirm_by_token(session=session, token=token)
             name = _city_name(sub)
     except tokens.BadToken as exc:
         return _bad_link(str(exc))
-    return _page(
-        "You're subscribed",
-        f"<p>The weekly digest for <strong>{escape(name)}</strong> arrives Monday morning.</p>",
-    )
+    return _subscribed(name)
 
 
 @router.get("/unsubscribe", response_class=HTMLResponse)
@@ -84,15 +124,10 @@ def unsubscribe_page(token: str = Query(..., max_length=500)) -> HTMLResponse:
         return _bad_link(str(exc))
     if gone:
         return _page("You're unsubscribed", f"<p>{escape(email)} gets no more digests.</p>")
-    action = f"/unsubscribe?{urlencode({'token': token})}"
     return _page(
         f"Unsubscribe from {name}?",
         f"<p>{escape(email)} will stop getting the weekly digest for {escape(name)}.</p>"
-        f'<form method="post" action="{escape(action)}">'
-        '<input type="hidden" name="List-Unsubscribe" value="One-Click">'
-        '<button type="submit" style="padding:10px 20px;font-size:16px;border:0;'
-        'border-radius:6px;background:#6b3fd4;color:#fff;cursor:pointer;">Unsubscribe</button>'
-        "</form>",
+        + _button("/unsubscribe", token, "Unsubscribe", ("List-Unsubscribe", "One-Click")),
     )
 
 

@@ -106,8 +106,20 @@ async def test_subscribe_confirm_digest_unsubscribe_over_real_smtp_and_http(engi
     async with httpx.AsyncClient(base_url=api_base) as http:
         bad = await http.get("/confirm", params={"token": links["/confirm"] + "x"})
         assert bad.status_code == 400
-        ok = await http.get("/confirm", params={"token": links["/confirm"]})
+        # Opening the link (as a mail scanner does) only shows the button.
+        page = await http.get("/confirm", params={"token": links["/confirm"]})
+        assert page.status_code == 200 and "Confirm subscription" in page.text
+        assert 'method="post" action="/confirm?token=' in page.text
+        with Session(engine) as session:
+            assert session.get(Subscription, result.subscription_id).status == "pending"
+        bad_post = await http.post("/confirm", params={"token": links["/confirm"] + "x"})
+        assert bad_post.status_code == 400
+        ok = await http.post("/confirm", params={"token": links["/confirm"]})
         assert ok.status_code == 200 and "subscribed" in ok.text and "Chicago" in ok.text
+        again = await http.post("/confirm", params={"token": links["/confirm"]})
+        assert again.status_code == 200 and "subscribed" in again.text
+        opened = await http.get("/confirm", params={"token": links["/confirm"]})
+        assert "subscribed</h1>" in opened.text and "Confirm subscription" not in opened.text
 
     with Session(engine) as session:
         sub = session.get(Subscription, result.subscription_id)
@@ -176,6 +188,8 @@ async def test_subscribe_confirm_digest_unsubscribe_over_real_smtp_and_http(engi
     async with httpx.AsyncClient(base_url=api_base) as http:
         stale = await http.get("/confirm", params={"token": links["/confirm"]})
         assert stale.status_code == 400
+        stale_post = await http.post("/confirm", params={"token": links["/confirm"]})
+        assert stale_post.status_code == 400
 
 
 async def test_pending_resubscribe_is_rate_limited_then_resent(engine, api_base, smtp):
