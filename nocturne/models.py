@@ -111,7 +111,7 @@ class EventLink(SQLModel, table=True):
 class CityVersion(SQLModel, table=True):
     """A counter per city that moves whenever one of its events is added, changed or removed.
 
-    Bumped in the writing transaction (see ``_bump_on_flush``), so a reader that notes the
+    Bumped in the writing transaction (see ``_bump_on_commit``), so a reader that notes the
     version before querying and finds it unchanged later knows its copy is still current,
     whichever process wrote.
     """
