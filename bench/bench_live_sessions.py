@@ -32,7 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ui_app import CITY, EXTRA_CHROMIUM_ARGS, pct, running_app
+from bench.ui_app import CITY, EXTRA_CHROMIUM_ARGS, WATCH_FRESH_CARDS_JS, pct, running_app
 
 NAMESPACE = "/_event"
 
@@ -247,15 +247,7 @@ def main() -> None:
             )
             tab = browser.new_page()
             backend, auth = _capture_boot(tab, f"{app.base_url}/city/{CITY}")
-            tab.evaluate(
-                """() => { window.__seen = {};
-                new MutationObserver(() => {
-                  for (const el of document.querySelectorAll('.nc-card--fresh')) {
-                    const id = el.dataset.eventId;
-                    if (!(id in window.__seen)) window.__seen[id] = Date.now();
-                  }
-                }).observe(document.body, {childList: true, subtree: true}); }"""
-            )
+            tab.evaluate(WATCH_FRESH_CARDS_JS)
             spec = {
                 "backend": backend,
                 "origin": app.base_url,

@@ -20,7 +20,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ui_app import CITY, EXTRA_CHROMIUM_ARGS, ROOT, pct, running_app
+from bench.ui_app import (
+    CITY,
+    EXTRA_CHROMIUM_ARGS,
+    ROOT,
+    WATCH_FRESH_CARDS_JS,
+    pct,
+    running_app,
+)
 
 
 def js_shipped() -> tuple[int, int, int]:
@@ -144,15 +151,7 @@ def main() -> None:
             page = browser.new_page()
             page.goto(base + f"/city/{CITY}")
             page.wait_for_selector("[data-event-id]")
-            page.evaluate(
-                """() => { window.__seen = {};
-                new MutationObserver(() => {
-                  for (const el of document.querySelectorAll('.nc-card--fresh')) {
-                    const id = el.dataset.eventId;
-                    if (!(id in window.__seen)) window.__seen[id] = Date.now();
-                  }
-                }).observe(document.body, {childList: true, subtree: true}); }"""
-            )
+            page.evaluate(WATCH_FRESH_CARDS_JS)
             time.sleep(1.0)  # the listener subscribes just after the page loads
             sent: dict[str, float] = {}
             for i in range(args.samples):

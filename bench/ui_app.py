@@ -23,6 +23,16 @@ CITY = "ca--los-angeles"
 EXTRA_CHROMIUM_ARGS = ["--disable-renderer-backgrounding", "--disable-background-timer-throttling"]
 
 
+# In a tab: window.__seen[event id] = when each fresh (live) card entered the page.
+WATCH_FRESH_CARDS_JS = """() => { window.__seen = {};
+new MutationObserver(() => {
+  for (const el of document.querySelectorAll('.nc-card--fresh')) {
+    const id = el.dataset.eventId;
+    if (!(id in window.__seen)) window.__seen[id] = Date.now();
+  }
+}).observe(document.body, {childList: true, subtree: true}); }"""
+
+
 @dataclass(frozen=True, slots=True)
 class RunningApp:
     base_url: str  # the front end, where a browser goes
