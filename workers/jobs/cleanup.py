@@ -33,10 +33,11 @@ def delete_old_events(*, session: Session, older_than: datetime, batch: int = _B
         ids, cities = [r[0] for r in rows], {r[1] for r in rows}
         if not ids:
             return total
-        bump_city_versions(session.connection(), cities)
         # Explicit, not left to ON DELETE CASCADE: SQLite honours it only with the pragma on.
         session.exec(delete(EventLink).where(col(EventLink.event_id).in_(ids)))  # type: ignore[call-overload]
         session.exec(delete(Event).where(col(Event.id).in_(ids)))  # type: ignore[call-overload]
+        # Last, as the ORM hook does: version locks are taken after event rows, never before.
+        bump_city_versions(session.connection(), cities)
         session.commit()
         total += len(ids)
 

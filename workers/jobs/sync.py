@@ -68,7 +68,6 @@ def push_batch(*, shared: Engine, events: list[Event]) -> int:
         index_elements=["link"], set_={name: stmt.excluded[name] for name in _COPIED}
     ).returning(table.c.id, table.c.link)
     with shared.begin() as conn:
-        bump_city_versions(conn, {e.city_id for e in events})
         shared_id = {link: id_ for id_, link in conn.execute(stmt)}
         links = [
             {"link": lk, "event_id": shared_id[e.link], "source": e.source}
@@ -81,6 +80,8 @@ def push_batch(*, shared: Engine, events: list[Event]) -> int:
                 .values(links)
                 .on_conflict_do_nothing(index_elements=["link"])
             )
+        # Last in the transaction, as the ORM hook does (locks: event rows, then versions).
+        bump_city_versions(conn, {e.city_id for e in events})
     return len(rows)
 
 
