@@ -1,27 +1,20 @@
-"""Data functions shared by the UI, the API and the workers. Keyword-only, session first."""
+"""Events: the upsert that stores scraped listings, and the queries that list a city's events.
+
+Keyword-only, session first, like every module of :mod:`nocturne.crud`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Literal, Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, Unpack
 
-from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Row, Select, func, or_
 from sqlmodel import Session, col, select
 
 from nocturne.cities import require_city
-from nocturne.models import (
-    CityVersion,
-    Event,
-    EventLink,
-    EventStatus,
-    ScrapeRun,
-    Subscription,
-    SubscriptionStatus,
-    utcnow,
-)
+from nocturne.models import CityVersion, Event, EventLink, EventStatus, utcnow
 from scrapers.event import ScrapedEvent
 from scrapers.normalize import same_event
 
@@ -396,151 +389,3 @@ def upcoming_counts(*, session: Session, now: datetime | None = None) -> dict[st
         .group_by(Event.city_id)
     )
     return {city_id: n for city_id, n in session.exec(stmt)}
-
-
-# --- subscriptions ---------------------------------------------------------------------
-
-SubscribeOutcome = Literal["created", "resent", "already_active", "too_soon", "resubscribed"]
-RESEND_AFTER = timedelta(minutes=2)
-
-
-class InvalidEmail(ValueError):
-    pass
-
-
-def normalize_email(email: str) -> str:
-    """A deliverable-looking, lower-cased address, or InvalidEmail with the reason."""
-    try:
-        info = validate_email(email.strip(), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise InvalidEmail(str(exc)) from None
-    return info.normalized.lower()
-
-
-def create_subscription(
-    *, session: Session, email: str, city_id: str, now: datetime | None = None
-) -> tuple[Subscription, SubscribeOutcome]:
-    """Create or revive a subscription. The outcome tells whether to send a confirmation.
-
-    ``created``, ``resent`` and ``resubscribed`` want a confirmation email; ``too_soon`` is a
-    pending one whose last confirmation went out less than RESEND_AFTER ago.
-    """
-    now = now or utcnow()
-    email = normalize_email(email)
-    require_city(city_id)
-    sub = session.exec(
-        select(Subscription).where(Subscription.email == email, Subscription.city_id == city_id)
-    ).first()
-    if sub is None:
-        sub = Subscription(email=email, city_id=city_id, created_at=now, confirm_sent_at=now)
-        session.add(sub)
-        session.flush()
-        return sub, "created"
-    if sub.status == SubscriptionStatus.active:
-        return sub, "already_active"
-    if sub.status == SubscriptionStatus.unsubscribed:
-        sub.status = SubscriptionStatus.pending
-        sub.token_version += 1
-        sub.unsubscribed_at = None
-        sub.confirmed_at = None
-        sub.confirm_sent_at = now
-        session.flush()
-        return sub, "resubscribed"
-    if sub.confirm_sent_at and now - sub.confirm_sent_at < RESEND_AFTER:
-        return sub, "too_soon"
-    sub.confirm_sent_at = now
-    session.flush()
-    return sub, "resent"
-
-
-def confirm_subscription(
-    *, session: Session, subscription_id: int, token_version: int, now: datetime | None = None
-) -> Subscription | None:
-    """Activate a pending subscription; None when the link is stale or unknown."""
-    sub = session.get(Subscription, subscription_id)
-    if sub is None or sub.token_version != token_version:
-        return None
-    if sub.status == SubscriptionStatus.pending:
-        sub.status = SubscriptionStatus.active
-        sub.confirmed_at = now or utcnow()
-        session.flush()
-    return sub if sub.status == SubscriptionStatus.active else None
-
-
-def unsubscribe(
-    *, session: Session, subscription_id: int, now: datetime | None = None
-) -> Subscription | None:
-    """Soft delete: the row stays, marked unsubscribed with its time. Idempotent."""
-    sub = session.get(Subscription, subscription_id)
-    if sub is None:
-        return None
-    if sub.status != SubscriptionStatus.unsubscribed:
-        sub.status = SubscriptionStatus.unsubscribed
-        sub.unsubscribed_at = now or utcnow()
-        session.flush()
-    return sub
-
-
-def active_subscriptions(*, session: Session, city_id: str | None = None) -> list[Subscription]:
-    stmt = select(Subscription).where(Subscription.status == SubscriptionStatus.active)
-    if city_id:
-        stmt = stmt.where(Subscription.city_id == city_id)
-    return list(session.exec(stmt.order_by(col(Subscription.id))))
-
-
-# --- scrape runs -----------------------------------------------------------------------
-
-
-def start_scrape_run(*, session: Session, city_id: str, source: str) -> ScrapeRun:
-    run = ScrapeRun(city_id=city_id, source=source)
-    session.add(run)
-    session.flush()
-    return run
-
-
-def finish_scrape_run(
-    *,
-    session: Session,
-    run: ScrapeRun,
-    status: str,
-    found: int = 0,
-    new: int = 0,
-    updated: int = 0,
-    dropped: int = 0,
-    error: str | None = None,
-) -> ScrapeRun:
-    run.status, run.found, run.new, run.updated = status, found, new, updated
-    run.dropped, run.error, run.finished_at = dropped, error, utcnow()
-    session.add(run)
-    session.flush()
-    return run
-
-
-def last_scrape_runs(*, session: Session, city_id: str | None = None) -> list[ScrapeRun]:
-    """The newest finished run per (city, source)."""
-    newest = (
-        select(ScrapeRun.city_id, ScrapeRun.source, func.max(ScrapeRun.id).label("id"))
-        .where(ScrapeRun.finished_at.is_not(None))  # type: ignore[union-attr]
-        .group_by(ScrapeRun.city_id, ScrapeRun.source)
-    )
-    if city_id:
-        newest = newest.where(ScrapeRun.city_id == city_id)
-    ids = [row.id for row in session.exec(newest)]
-    if not ids:
-        return []
-    return list(session.exec(select(ScrapeRun).where(col(ScrapeRun.id).in_(ids))))
-
-
-def close_abandoned_scrape_runs(
-    *, session: Session, city_id: str, now: datetime | None = None
-) -> int:
-    """Mark a city's still-"running" runs failed. Call only while holding the city's scrape
-    lock: any running run then belongs to a worker that died mid-scrape."""
-    runs = session.exec(
-        select(ScrapeRun).where(ScrapeRun.city_id == city_id, ScrapeRun.status == "running")
-    ).all()
-    for run in runs:
-        run.status, run.finished_at = "failed", now or utcnow()
-        run.error = "abandoned: the worker stopped before the scrape finished"
-    session.flush()
-    return len(runs)
