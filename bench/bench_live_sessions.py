@@ -145,7 +145,7 @@ async def run_publisher(events: int, interval: float, out_path: str) -> None:
     new = future_events("eventbrite", events, key=f"bench-{uuid.uuid4().hex[:8]}")
     source.set(CITY, "eventbrite", *([e] for e in new))
     summary = await scrape_city(
-        {"scrape_source": source.scrape_source, "job_id": "bench"}, CITY, ["eventbrite"]
+        {"crawl": source.crawl, "job_id": "bench"}, CITY, ["eventbrite"]
     )
     await live.close()
     assert summary["new"] == events, summary

@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scrapers.sites import PARSERS  # noqa: E402
+from scrapers.sites import SITES  # noqa: E402
 from scrapers.sites.common import assigned_json, jsonld_blocks, scan_jsonld  # noqa: E402
 
 OWN = ROOT / "tests" / "fixtures" / "pages"
@@ -129,7 +129,7 @@ def main() -> int:
     total_events = 0
     total_seconds = 0.0
     for label, site, text, tz in _corpus():
-        parser = PARSERS[site]
+        parser = SITES[site].parse
         count = len(parser(text, "", tz=tz))
         seconds = _timeit(
             lambda parser=parser, text=text, tz=tz: parser(text, "", tz=tz), min_seconds=0.2
@@ -160,8 +160,8 @@ def main() -> int:
         pages.append(("real: shared NYC city page", nyc.read_text(), "America/New_York"))
     rows = []
     for label, html, tz in pages:
-        parse_s = _timeit(lambda html=html, tz=tz: PARSERS["eventbrite"](html, "", tz=tz))
-        count = len(PARSERS["eventbrite"](html, "", tz=tz))
+        parse_s = _timeit(lambda html=html, tz=tz: SITES["eventbrite"].parse(html, "", tz=tz))
+        count = len(SITES["eventbrite"].parse(html, "", tz=tz))
         ld_s = _timeit(lambda html=html: scan_jsonld(jsonld_blocks(html)))
         ex_s = None
         if extruct is not None:

@@ -23,9 +23,9 @@ sys.path.insert(0, str(ROOT))
 
 from nocturne.cities import require_city  # noqa: E402
 from nocturne.settings import Settings  # noqa: E402
-from scrapers.event import SOURCES  # noqa: E402
+from scrapers.crawl import crawl  # noqa: E402
 from scrapers.fetch import Fetcher  # noqa: E402
-from scrapers.runner import scrape_source  # noqa: E402
+from scrapers.sites import CITY_SOURCES, SITES  # noqa: E402
 from tests.support.site_server import SiteServer  # noqa: E402
 
 CITY = require_city("il--chicago")
@@ -34,12 +34,12 @@ CITY = require_city("il--chicago")
 async def _scrape_city(fetcher: Fetcher) -> tuple[int, int]:
     async def one(source: str) -> tuple[int, int]:
         pages = events = 0
-        async for page in scrape_source(fetcher=fetcher, city=CITY, source=source):
+        async for page in crawl(fetcher=fetcher, site=SITES[source], city=CITY):
             pages += 1
             events += len(page.events)
         return pages, events
 
-    results = await asyncio.gather(*(one(s) for s in SOURCES))
+    results = await asyncio.gather(*(one(s) for s in CITY_SOURCES))
     return sum(p for p, _ in results), sum(e for _, e in results)
 
 
@@ -59,7 +59,7 @@ async def main(latency: float, rounds: int) -> None:
                     await ctx.fetch_page(page_url, source="eventbrite")
                     browser_times.append(time.perf_counter() - t)
                     t = time.perf_counter()
-                    await fetcher.fetch_json(api_url, source="luma")
+                    await fetcher.fetch_http(api_url, source="luma")
                     http_times.append(time.perf_counter() - t)
             print(f"simulated latency per request: {latency * 1000:.0f} ms")
             print(f"chromium launch:               {launch * 1000:7.0f} ms")

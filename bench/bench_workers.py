@@ -146,10 +146,9 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                         "DATABASE_URL": db_url,
                         "REDIS_URL": redis_url,
                         "SHARED_DATABASE_URL": "",
-                        "EVENTBRITE_BASE_URL": eb,
-                        "MEETUP_BASE_URL": mu,
-                        "LUMA_BASE_URL": lu,
-                        "LUMA_API_BASE_URL": lu,
+                        "SOURCE_BASE_URLS": json.dumps(
+                            {"eventbrite": eb, "meetup": mu, "luma": lu}
+                        ),
                         "SCRAPE_DELAY_SECONDS": str(delay),
                         "SCRAPE_BACKOFF_SECONDS": "0.1",
                         "SCRAPE_MEETUP_KEYWORDS": '["music","art"]',
@@ -235,7 +234,7 @@ SUBSCRIBER = textwrap.dedent(
 
 
 def _cards(n: int) -> list[dict]:
-    from nocturne.live import event_card
+    from nocturne.cards import event_card
     from nocturne.models import Event
 
     start = datetime.now(UTC) + timedelta(days=2)

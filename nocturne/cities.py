@@ -23,12 +23,19 @@ class City:
         return self.id.split("--", 1)[1]
 
     @property
-    def eventbrite_slug(self) -> str:
-        return self.id
+    def slugs(self) -> dict[str, str]:
+        """How each source names this city (a source absent here builds no request)."""
+        names = {"eventbrite": self.id, "meetup": f"us--{self.id}"}
+        if self.luma_place_id:
+            names["luma"] = self.luma_place_id
+        if region := NINETEEN_HZ_REGIONS.get(self.id):
+            names["19hz"] = region
+        return names
 
     @property
-    def meetup_location(self) -> str:
-        return f"us--{self.id}"
+    def towns(self) -> tuple[str, ...]:
+        """Place names that mean this city on regional listings (19hz's venue towns)."""
+        return (self.name, *TOWNS.get(self.id, ()))
 
     @property
     def tz(self) -> ZoneInfo:
@@ -106,6 +113,74 @@ CITIES: tuple[City, ...] = (
 )
 
 CITY_BY_ID: dict[str, City] = {c.id: c for c in CITIES}
+
+# 19hz's region page for each city it covers (https://19hz.info/eventlisting_<region>.php).
+NINETEEN_HZ_REGIONS: dict[str, str] = {
+    "ca--san-francisco": "BayArea",
+    "ca--oakland": "BayArea",
+    "ca--san-jose": "BayArea",
+    "ca--sacramento": "BayArea",
+    "ca--los-angeles": "LosAngeles",
+    "ca--san-diego": "LosAngeles",
+    "wa--seattle": "Seattle",
+    "or--portland": "ORE",
+    "tx--austin": "Texas",
+    "tx--houston": "Texas",
+    "tx--dallas": "Texas",
+    "tx--san-antonio": "Texas",
+    "tx--el-paso": "Texas",
+    "ga--atlanta": "Atlanta",
+    "fl--miami": "Miami",
+    "fl--orlando": "Miami",
+    "fl--tampa": "Miami",
+    "dc--washington": "DC",
+    "md--baltimore": "DC",
+    "il--chicago": "CHI",
+    "mi--detroit": "Detroit",
+    "ma--boston": "Massachusetts",
+    "nv--las-vegas": "LasVegas",
+    "az--phoenix": "Phoenix",
+    "az--tucson": "Phoenix",
+    "co--denver": "Denver",
+}
+
+# Neighbouring towns a regional listing names for a city's scene.
+TOWNS: dict[str, tuple[str, ...]] = {
+    "ca--san-francisco": ("SF", "Daly City", "South San Francisco"),
+    "ca--oakland": ("Berkeley", "Emeryville", "Alameda", "Richmond", "El Cerrito"),
+    "ca--san-jose": ("Santa Clara", "Sunnyvale", "Mountain View", "Palo Alto", "Campbell"),
+    "ca--los-angeles": (
+        "LA",
+        "Hollywood",
+        "West Hollywood",
+        "Downtown LA",
+        "DTLA",
+        "Long Beach",
+        "Santa Monica",
+        "Pasadena",
+        "Burbank",
+        "Glendale",
+        "Venice",
+        "Culver City",
+        "Inglewood",
+        "Anaheim",
+    ),
+    "ny--brooklyn": ("Bushwick", "Williamsburg", "Greenpoint"),
+    "ny--new-york": ("Manhattan", "NYC", "Queens", "Ridgewood"),
+    "wa--seattle": ("Tacoma", "Bellevue"),
+    "tx--dallas": ("Fort Worth", "Deep Ellum", "Denton"),
+    "dc--washington": ("Washington DC", "DC", "Arlington", "Alexandria"),
+    "fl--miami": ("Miami Beach", "Wynwood", "Fort Lauderdale"),
+}
+
+
+def city_for_place(source: str, region: str, place: str) -> City | None:
+    """The city of ``source``'s ``region`` whose towns include ``place`` (case-blind)."""
+    wanted = " ".join(place.split()).casefold()
+    for city in CITIES:
+        if city.slugs.get(source) == region and wanted in (t.casefold() for t in city.towns):
+            return city
+    return None
 
 
 def get_city(city_id: str) -> City | None:

@@ -5,8 +5,9 @@ With ``REDIS_URL`` set, messages go through Redis pub/sub on
 process. Without it (the embedded mode) they fan out in memory to subscribers in this
 process, which is where the in-process jobs run too.
 
-Message types: ``scrape_started``, ``source_started``, ``events`` (the new events as cards,
-published as each page is saved), ``source_finished``, ``source_failed``, ``scrape_finished``.
+Message types: ``scrape_started``, ``source_started``, ``events`` (the new events as cards
+of :mod:`nocturne.cards`, published as each page is saved), ``source_finished``,
+``source_failed``, ``scrape_finished``.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ import logging
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator
-from datetime import UTC
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
-from nocturne.models import Event
+# re-exported for workers/jobs/scrape.py until it imports nocturne.cards
+from nocturne.cards import event_card as event_card
 from nocturne.settings import settings
 
 log = logging.getLogger(__name__)
@@ -81,54 +82,6 @@ async def close() -> None:
     per_loop = _clients.pop(asyncio.get_running_loop(), {})
     for client in per_loop.values():
         await client.aclose()
-
-
-def _money(amount: float) -> str:
-    return f"{amount:.0f}" if float(amount).is_integer() else f"{amount:.2f}"
-
-
-def price_label(event: Event) -> str:
-    """ "Free", "$10", "$10-$25" (an en dash), or "" when the source gave no price."""
-    if event.is_free:
-        return "Free"
-    lo, hi = event.price_min, event.price_max
-    if lo is None and hi is None:
-        return ""
-    sign = "$" if (event.currency or "USD").upper() == "USD" else f"{event.currency} "
-    if lo is None or hi is None or lo == hi:
-        return f"{sign}{_money(lo if lo is not None else hi)}"  # type: ignore[arg-type]
-    return f"{sign}{_money(lo)}\u2013{sign}{_money(hi)}"
-
-
-def _day_label(local_date: str) -> str:
-    from datetime import date
-
-    day = date.fromisoformat(local_date)
-    return f"{day:%a} {day.day} {day:%b}"
-
-
-def event_card(event: Event) -> dict[str, Any]:
-    """Everything a browser needs to render one event card, with no further query."""
-    from nocturne.crud import event_sources
-
-    return {
-        "id": event.id,
-        "title": event.title,
-        "link": event.link,
-        "links": list(event.links or [event.link]),
-        "sources": event_sources(event),
-        "start_at": event.start_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
-        "local_date": event.local_date,
-        "local_time": event.local_time,
-        "day_label": _day_label(event.local_date),
-        "venue": event.venue or "",
-        "address": event.address or "",
-        "price_label": price_label(event),
-        "is_free": bool(event.is_free),
-        "image_url": event.image_url or "",
-        "status": event.status,
-        "is_online": event.is_online,
-    }
 
 
 async def publish(city_id: str, message: dict[str, Any]) -> None:

@@ -67,6 +67,9 @@ class Event(SQLModel, table=True):
     # Every source listing it, comma-delimited (",eventbrite,meetup,") for a portable filter.
     sources: str = Field(default="", max_length=100)
     source_event_id: str | None = Field(default=None, max_length=200)
+    # The calendar feed that first listed it (None: a site's own listing); its vanish rules
+    # and its credit on cards follow that feed.
+    feed_id: int | None = Field(default=None, foreign_key="city_feed.id", ondelete="SET NULL")
     city_id: str = Field(max_length=80)
     start_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
     end_at: datetime | None = _ts()
@@ -241,6 +244,28 @@ class DigestIssue(SQLModel, table=True):
     completed_at: datetime | None = _ts()  # every delivery settled; the hourly run skips it
 
 
+class FeedStatus(StrEnum):
+    active = "active"
+    paused = "paused"
+
+
+class CityFeed(SQLModel, table=True):
+    """A calendar a city's scrape reads besides the big sites: a venue's or collective's
+    iCalendar feed, or a page carrying schema.org events. Seeded from ``data/feeds.csv``."""
+
+    __tablename__ = "city_feed"
+    __table_args__ = (sa.UniqueConstraint("city_id", "url", name="uq_city_feed_city_url"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    city_id: str = Field(max_length=80, index=True)
+    kind: str = Field(max_length=20)  # a site of the registry that reads feeds (ical...)
+    name: str = Field(max_length=200)  # credited on cards: "via <name>"
+    url: str = Field(max_length=2000)
+    status: str = Field(default=FeedStatus.active, max_length=20)
+    created_at: datetime = _ts(nullable=False, default=True)
+    updated_at: datetime = _ts(nullable=False, default=True)
+
+
 class ScrapeRun(SQLModel, table=True):
     __tablename__ = "scrape_run"
     __table_args__ = (
@@ -250,6 +275,7 @@ class ScrapeRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     city_id: str = Field(max_length=80)
     source: str = Field(max_length=20)
+    feed_id: int | None = Field(default=None, foreign_key="city_feed.id", ondelete="SET NULL")
     started_at: datetime = _ts(nullable=False, default=True)
     finished_at: datetime | None = _ts()
     status: str = Field(default="running", max_length=20)  # running | ok | failed | partial

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SECRET = "dev-secret-change-me"
+DEFAULT_PORT = 3000
+
+
+def local_url() -> str:
+    """``http://localhost:<port>``, the port being the one this app serves its pages on.
+
+    ``reflex run --frontend-port N`` (``make run`` passes ``$(PORT)``) exports
+    ``REFLEX_FRONTEND_PORT=N`` to itself and the web workers it starts; a process that
+    `reflex run` did not start (an arq worker) reads ``PORT`` instead, which the Makefile
+    exports; else 3000. Read at each call: `reflex run` sets the port after this module
+    was imported.
+    """
+    for name in ("REFLEX_FRONTEND_PORT", "PORT"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit():
+            return f"http://localhost:{int(value)}"
+    return f"http://localhost:{DEFAULT_PORT}"
 
 
 class Settings(BaseSettings):
@@ -21,7 +39,11 @@ class Settings(BaseSettings):
     shared_database_url: str | None = None
     redis_url: str | None = None
 
-    public_url: str = "http://localhost:3000"
+    # PUBLIC_URL, read through the ``public_url`` property: unset (or empty), links follow
+    # the port the app runs on (see local_url); required when ENVIRONMENT=production.
+    public_url_setting: str | None = Field(
+        default=None, validation_alias=AliasChoices("public_url", "public_url_setting")
+    )
     secret_key: str = DEFAULT_SECRET
     admin_token: str | None = None
     cors_origins: list[str] = Field(default_factory=list)
@@ -90,10 +112,9 @@ class Settings(BaseSettings):
         default_factory=lambda: ["music", "dance", "art", "nightlife", "party", "tech"]
     )
     chromium_path: str | None = None
-    eventbrite_base_url: str = "https://www.eventbrite.com"
-    meetup_base_url: str = "https://www.meetup.com"
-    luma_base_url: str = "https://luma.com"
-    luma_api_base_url: str = "https://api.lu.ma"
+    # Where each source's requests go, by source name (SOURCE_BASE_URLS='{"luma": "..."}');
+    # unset: the real site. Tests point them at a local server.
+    source_base_urls: dict[str, str] = Field(default_factory=dict)
     firecrawl_api_key: str | None = None
     firecrawl_base_url: str = "https://api.firecrawl.dev"
 
@@ -112,6 +133,18 @@ class Settings(BaseSettings):
     vanish_after_misses: int = 3
     vanish_partial_ratio: float = 0.5
     job_retry_seconds: float = 30.0
+
+    @property
+    def public_url(self) -> str:
+        """The site's own origin and the base of links in emails and feeds.
+
+        PUBLIC_URL when set; otherwise ``http://localhost:<port the app runs on>``.
+        """
+        return (self.public_url_setting or "").strip() or local_url()
+
+    @public_url.setter
+    def public_url(self, value: str | None) -> None:
+        self.public_url_setting = value
 
     @property
     def backend_origins(self) -> tuple[str, ...]:
@@ -140,6 +173,16 @@ class Settings(BaseSettings):
     def _refuse_default_secret(self) -> Settings:
         if self.environment == "production" and self.secret_key == DEFAULT_SECRET:
             raise ValueError("SECRET_KEY must be set to a real secret outside development")
+        return self
+
+    @model_validator(mode="after")
+    def _require_public_url_in_production(self) -> Settings:
+        if self.environment == "production" and not (self.public_url_setting or "").strip():
+            raise ValueError(
+                "PUBLIC_URL must be set when ENVIRONMENT=production: it is the site's address "
+                "in every emailed link (confirm, unsubscribe, digest) and feed, e.g. "
+                "PUBLIC_URL=https://nocturne.example"
+            )
         return self
 
 

@@ -1,4 +1,4 @@
-"""Command line: ``python -m scrapers parse FILE`` prints a saved page's events as JSON.
+"""Command line for the scrapers: ``parse`` a saved page, ``scrape`` cities, ``load`` pages.
 
 ``scrape`` and ``load`` are the runner's commands (fetch and store); they are declared here
 so there is one entry point, and run ``scrapers.runner.scrape_command(args)`` /
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from scrapers.errors import ScraperError, UnrecognizedPage
-from scrapers.normalize import SITE_BASES, zone
-from scrapers.sites import PARSERS, detect_site
+from scrapers.normalize import zone
+from scrapers.sites import SITES, detect_site
 
 
 def _city_zone(city_id: str) -> str:
@@ -48,8 +48,9 @@ def _parse_command(args: argparse.Namespace) -> int:
         print(f"error: {path}: cannot tell which site this is from; use --site", file=sys.stderr)
         return 1
     try:
-        url = args.url or SITE_BASES[site] + "/"
-        events = PARSERS[site](text, url, tz=tz)
+        chosen = SITES[site]
+        url = args.url or chosen.home + "/"
+        events = chosen.parse(text, url, tz=tz)
     except ScraperError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -72,13 +73,29 @@ def _runner_command(name: str):  # type: ignore[no-untyped-def]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for tests and for the runner to extend)."""
-    parser = argparse.ArgumentParser(prog="python -m scrapers", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m scrapers",
+        description=(
+            "Nocturne's scrapers: check what a saved page holds (parse), fetch cities' "
+            "events into the database (scrape), or store saved pages (load)."
+        ),
+        epilog="example: python -m scrapers scrape ny--brooklyn",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log parser warnings")
     commands = parser.add_subparsers(dest="command", required=True)
 
-    parse = commands.add_parser("parse", help="print a saved page's events as a JSON array")
-    parse.add_argument("file", help="saved HTML page or JSON API answer")
-    parse.add_argument("--site", choices=sorted(PARSERS), help="default: detected from content")
+    parse = commands.add_parser(
+        "parse",
+        help="print a saved page's events as a JSON array",
+        description=(
+            "Read a saved page, feed or API answer and print its events as JSON. The kind "
+            "(Eventbrite, Meetup, Luma, an iCalendar feed, a 19hz table, a page with "
+            "schema.org events) is told from the content unless --site says it."
+        ),
+        epilog="example: python -m scrapers parse venue.ics --city ny--brooklyn",
+    )
+    parse.add_argument("file", help="saved HTML page, .ics feed or JSON API answer")
+    parse.add_argument("--site", choices=sorted(SITES), help="default: detected from content")
     parse.add_argument("--city", metavar="CITY_ID", help="city id; its zone places naive times")
     parse.add_argument("--tz", metavar="ZONE", help="IANA zone for naive times (beats --city)")
     parse.add_argument("--url", help="the page's URL (resolves relative links)")

@@ -6,8 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-Source = Literal["eventbrite", "meetup", "luma"]
-SOURCES: tuple[Source, ...] = ("eventbrite", "meetup", "luma")
+Source = str  # a name in scrapers.sites.SITES
 Status = Literal["scheduled", "cancelled", "postponed"]
 
 

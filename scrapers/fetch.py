@@ -459,8 +459,9 @@ class Fetcher:
             url, answer.final_url, answer.status, answer.text, "browser", answer.consent
         )
 
-    async def fetch_json(self, url: str, *, source: str) -> FetchedPage:
-        """GET a JSON endpoint with httpx; the text is returned unparsed for the parser."""
+    async def fetch_http(self, url: str, *, source: str) -> FetchedPage:
+        """GET ``url`` with plain HTTP (httpx): an API answer, a feed, or a page whose served
+        HTML already carries its data. The text is returned unparsed for the parser."""
         client = (await self.start())._http
         assert client is not None
 

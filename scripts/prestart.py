@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from nocturne.db import get_engine
+from nocturne.db import get_engine, session_scope
+from nocturne.feeds import seed_city_feeds
 from nocturne.settings import ROOT, settings
 
 log = logging.getLogger("nocturne.prestart")
@@ -35,6 +36,9 @@ def main() -> None:
     wait_for_database()
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
     log.info("database at head (%s)", get_engine().url.render_as_string(hide_password=True))
+    with session_scope() as session:
+        if added := seed_city_feeds(session=session):
+            log.info("added %d reviewed calendar feeds from data/feeds.csv", added)
     settings.email_outbox_dir.mkdir(parents=True, exist_ok=True)
 
 

@@ -15,12 +15,13 @@ import argparse
 import json
 import logging
 import sys
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from scrapers.sites import NEXT_PAGE, PARSERS  # noqa: E402
+from scrapers.sites import SITES  # noqa: E402
 
 PAGES = ROOT / "tests" / "fixtures" / "pages"
 
@@ -39,20 +40,21 @@ def expected_path(page: Path) -> Path:
     return page.with_name(page.name.rsplit(".", 1)[0] + ".expected.json")
 
 
-def render(page: Path, url: str, tz: str | None) -> dict[str, object]:
+def render(page: Path, url: str, tz: str | None, now: datetime | None = None) -> dict[str, object]:
     """What the expected file for ``page`` should hold."""
     site = page.parent.name
     text = page.read_text(encoding="utf-8")
     counter = _Count()
     logging.getLogger("scrapers").addHandler(counter)
     try:
-        events = PARSERS[site](text, url, tz=tz)
+        events = SITES[site].parse(text, url, tz=tz, now=now)
     finally:
         logging.getLogger("scrapers").removeHandler(counter)
-    return {
-        "url": url,
-        "tz": tz,
-        "next_page_url": NEXT_PAGE[site](text, url),
+    out: dict[str, object] = {"url": url, "tz": tz}
+    if now is not None:
+        out["now"] = now.isoformat()
+    return out | {
+        "next_page_url": SITES[site].next_page(text, url),
         "malformed_skipped": counter.count,
         "events": [ev.to_json() for ev in events],
     }
@@ -75,7 +77,8 @@ def main() -> int:
         if not url:
             print(f"skip {page.relative_to(PAGES)}: no --url and no expected file yet")
             continue
-        data = render(page, url, tz)
+        now = datetime.fromisoformat(old["now"]) if old.get("now") else None
+        data = render(page, url, tz, now)
         target.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         print(f"wrote {target.relative_to(ROOT)} ({len(data['events'])} events)")  # type: ignore[arg-type]
     return 0

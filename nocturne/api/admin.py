@@ -14,21 +14,24 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from nocturne import crud, queue
+from nocturne import crud, feeds, queue
 from nocturne.api.deps import PRINTABLE, SessionDep
 from nocturne.api.ratelimit import read_limit
 from nocturne.api.schemas import (
+    CityFeedIn,
+    CityFeedOut,
     EmailLogOut,
     EmailLogPage,
     Problem,
     ScrapeAllOut,
     ScrapeRunOut,
     ScrapeRunPage,
+    Source,
     SubscriptionOut,
     SubscriptionPage,
     iso_utc,
 )
-from nocturne.models import EmailLog, ScrapeRun, Subscription, SubscriptionStatus
+from nocturne.models import CityFeed, EmailLog, ScrapeRun, Subscription, SubscriptionStatus
 from nocturne.settings import settings
 
 _bearer = HTTPBearer(auto_error=False, description="The ADMIN_TOKEN setting")
@@ -158,7 +161,7 @@ def list_scrape_runs(
     limit: Limit = 100,
     offset: Offset = 0,
     city_id: Text = None,
-    source: Literal["eventbrite", "meetup", "luma"] | None = None,
+    source: Source | None = None,
     status: Text = None,
 ) -> ScrapeRunPage:
     """Scrape runs, newest first, by city, source or status."""
@@ -192,3 +195,55 @@ async def scrape_all() -> ScrapeAllOut:
         job_id=job_id,
         queued=job_id is not None,
     )
+
+
+# --- calendar feeds ---------------------------------------------------------------------
+
+
+def _feed_out(feed: CityFeed) -> CityFeedOut:
+    assert feed.id is not None
+    return CityFeedOut(
+        id=feed.id,
+        city_id=feed.city_id,
+        name=feed.name,
+        url=feed.url,
+        kind=feed.kind,
+        status=feed.status,
+        created_at=iso_utc(feed.created_at) or "",
+    )
+
+
+@router.get("/feeds", response_model=list[CityFeedOut])
+def list_feeds(session: SessionDep, city_id: Text = None) -> list[CityFeedOut]:
+    """Every calendar feed and events page the cities' scrapes read, by city."""
+    return [_feed_out(f) for f in feeds.list_city_feeds(session=session, city_id=city_id)]
+
+
+@router.post(
+    "/feeds",
+    response_model=CityFeedOut,
+    status_code=201,
+    responses={422: {"model": Problem, "description": "Unknown city or kind, bad URL"}},
+)
+def add_feed(body: CityFeedIn, session: SessionDep) -> CityFeedOut:
+    """Add a feed to a city (the city's existing entry when the URL is already there)."""
+    try:
+        feed = feeds.add_city_feed(
+            session=session, city_id=body.city_id, name=body.name, url=body.url, kind=body.kind
+        )
+    except ValueError as exc:
+        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    session.commit()
+    return _feed_out(feed)
+
+
+@router.delete(
+    "/feeds/{feed_id}",
+    status_code=204,
+    responses={404: {"model": Problem, "description": "No such feed"}},
+)
+def remove_feed(feed_id: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep) -> None:
+    """Stop reading a feed; the events it listed stay."""
+    if not feeds.remove_city_feed(session=session, feed_id=feed_id):
+        raise HTTPException(status_code=404, detail=f"no feed {feed_id}")
+    session.commit()

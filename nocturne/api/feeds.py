@@ -21,8 +21,8 @@ from fastapi.responses import Response
 from nocturne.api.deps import CityDep, FiltersDep, SessionDep
 from nocturne.api.ratelimit import read_limit
 from nocturne.api.schemas import Problem
+from nocturne.cards import price_label
 from nocturne.cities import City
-from nocturne.live import price_label
 from nocturne.models import Event, EventStatus
 from nocturne.settings import settings
 

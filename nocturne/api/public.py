@@ -44,11 +44,11 @@ from nocturne.cities import CITIES, get_city
 from nocturne.db import get_engine
 from nocturne.models import Event, EventStatus, ScrapeRun, Subscription, SubscriptionStatus
 from nocturne.settings import settings
+from scrapers.sites import SOURCE_NAMES
 
 log = logging.getLogger(__name__)
 router = APIRouter()
 
-SOURCES = ("eventbrite", "meetup", "luma")
 SUCCESS = ("ok", "partial")
 _TOO_MANY = {429: {"model": Problem, "description": "Rate limited; see Retry-After"}}
 _NOT_FOUND = {404: {"model": Problem, "description": "Unknown city"}}
@@ -81,7 +81,7 @@ def _database_health(now: datetime) -> dict[str, Any]:
             ).all()
         )
         last_runs: dict[str, dict[str, Any]] = {}
-        for source in SOURCES:
+        for source in SOURCE_NAMES:
             newest = session.exec(
                 select(ScrapeRun)
                 .where(ScrapeRun.source == source, col(ScrapeRun.finished_at).is_not(None))

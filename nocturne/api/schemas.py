@@ -8,12 +8,14 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, WithJsonSchema
 from sqlalchemy import Row
 
+from nocturne.cards import price_label
 from nocturne.cities import CITY_BY_ID, City
 from nocturne.crud import event_sources
-from nocturne.live import price_label
 from nocturne.models import Event
+from scrapers.sites import SOURCE_NAMES
 
-Source = Literal["eventbrite", "meetup", "luma"]
+# The registry's source names, as an enum in the OpenAPI document.
+Source = Literal[SOURCE_NAMES]  # type: ignore[valid-type]
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -283,3 +285,23 @@ class ScrapeAllOut(BaseModel):
     message: str
     job_id: str | None
     queued: bool
+
+
+class CityFeedIn(BaseModel):
+    city_id: str = Field(max_length=80, examples=["ny--brooklyn"])
+    name: str = Field(min_length=1, max_length=200, examples=["Elsewhere Brooklyn"])
+    url: str = Field(
+        max_length=2000,
+        description="An iCalendar feed (http, https or webcal) or a page with schema.org events",
+    )
+    kind: str = Field(description="The source that reads it: ical or schema_org", max_length=20)
+
+
+class CityFeedOut(BaseModel):
+    id: int
+    city_id: str
+    name: str
+    url: str
+    kind: str
+    status: str
+    created_at: str

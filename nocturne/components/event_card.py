@@ -1,4 +1,4 @@
-"""One event card, rendered from the dict `nocturne.live.event_card` builds."""
+"""One event card, rendered from the dict `nocturne.cards.event_card` builds."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from typing import TypedDict
 
 import reflex as rx
 
-SOURCE_NAMES = {"eventbrite": "Eventbrite", "meetup": "Meetup", "luma": "Luma"}
+from scrapers.sites import DISPLAY_NAMES
+
+SOURCE_NAMES = DISPLAY_NAMES
 
 
 class Card(TypedDict):

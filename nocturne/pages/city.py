@@ -9,7 +9,7 @@ from typing import Any, TypedDict
 
 import reflex as rx
 
-from nocturne import crud, live, queue, refresh_limit
+from nocturne import cards, crud, live, queue, refresh_limit
 from nocturne.cities import get_city
 from nocturne.components.event_card import SOURCE_NAMES, Card, event_card
 from nocturne.components.layout import page
@@ -17,7 +17,7 @@ from nocturne.components.subscribe import subscribe_form
 from nocturne.db import session_scope
 from nocturne.models import utcnow
 from nocturne.state import BaseState
-from scrapers.event import SOURCES
+from scrapers.sites import CITY_SOURCES
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +91,7 @@ def _freshness(city_id: str) -> list[SourceLine]:
     with session_scope() as session:
         runs = {r.source: r for r in crud.last_scrape_runs(session=session, city_id=city_id)}
     lines: list[SourceLine] = []
-    for source in SOURCES:
+    for source in CITY_SOURCES:
         name = SOURCE_NAMES.get(source, source)
         run = runs.get(source)
         if run is None or run.finished_at is None:
@@ -124,7 +124,7 @@ def _cards(city_id: str, when: str, free_only: bool, source: str) -> list[Card]:
             free=True if free_only else None,
             limit=PAGE_SIZE,
         )
-        return [{**live.event_card(e), "fresh": False, "delay": "0ms"} for e in events]  # type: ignore[typeddict-item]
+        return [{**cards.event_card(e), "fresh": False, "delay": "0ms"} for e in events]  # type: ignore[typeddict-item]
 
 
 class CityState(BaseState):
@@ -148,6 +148,8 @@ class CityState(BaseState):
     refresh_note: str = ""
     # Bumped on every page load: a listener whose generation is stale stops itself.
     _watch_gen: int = 0
+    # What the running refresh calls each of its feeds ("ical:3" -> "Elsewhere calendar")
+    _labels: dict[str, str] = {}
 
     @rx.var
     def refresh_label(self) -> str:
@@ -227,7 +229,7 @@ class CityState(BaseState):
 
     @rx.event
     async def set_source(self, value: str) -> None:
-        self.source = value if value in SOURCES else ""
+        self.source = value if value in SOURCE_NAMES else ""
         await self._reload_cards()
 
     @rx.event
@@ -272,10 +274,14 @@ class CityState(BaseState):
 
     def _set_progress(self, source: str, text: str, state: str) -> None:
         lines = [p for p in self.progress if p["source"] != source]
-        lines.append({"source": source, "name": SOURCE_NAMES.get(source, source)} | {
+        site = source.split(":", 1)[0]
+        name = self._labels.get(source) if ":" in source else None
+        lines.append({"source": source, "name": name or SOURCE_NAMES.get(site, source)} | {
             "text": text, "state": state})  # fmt: skip
-        order = {s: i for i, s in enumerate(SOURCES)}
-        self.progress = sorted(lines, key=lambda p: order.get(p["source"], 99))
+        order = {s: i for i, s in enumerate(SOURCE_NAMES)}
+        self.progress = sorted(
+            lines, key=lambda p: (order.get(p["source"].split(":", 1)[0], 99), p["name"])
+        )
 
     def _apply_message(self, message: dict[str, Any]) -> None:
         """Fold one live message into the page."""
@@ -283,7 +289,8 @@ class CityState(BaseState):
         if kind == "scrape_started":
             self.scraping, self.found_message = True, ""
             self.progress = []
-            for source in message.get("sources") or SOURCES:
+            self._labels = dict(message.get("labels") or {})
+            for source in message.get("sources") or CITY_SOURCES:
                 self._set_progress(source, "waiting", "idle")
         elif kind == "source_started":
             self.scraping = True
@@ -409,7 +416,7 @@ def _filters() -> rx.Component:
                 rx.el.span("Source", class_name="nc-sr-only"),
                 rx.el.select(
                     rx.el.option("All sources", value=""),
-                    *[rx.el.option(SOURCE_NAMES[s], value=s) for s in SOURCES],
+                    *[rx.el.option(name, value=s) for s, name in SOURCE_NAMES.items()],
                     value=CityState.source,
                     on_change=CityState.set_source,
                     class_name="nc-select",

@@ -1,89 +1,101 @@
-"""The site parsers, by source name, and a detector for which site a page came from."""
+"""SITES: the one registry of sources, name -> :class:`Site`. Everything else reads it.
+
+Detection, fetching, the settings' base URLs, city slugs, the API's enums, the UI's badges
+and the tests' site server are all derived from this mapping. Adding a source is a module
+in this package and one line here.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from scrapers.errors import UnrecognizedPage
 from scrapers.event import ScrapedEvent
 from scrapers.sites import eventbrite, luma, meetup
+from scrapers.sites.base import CityRequest, Site
 from scrapers.sites.common import looks_like_json
 
-Parser = Callable[..., list[ScrapedEvent]]
-NextPage = Callable[[str, str], str | None]
-
-PARSERS: dict[str, Parser] = {
-    "eventbrite": eventbrite.parse,
-    "meetup": meetup.parse,
-    "luma": luma.parse,
+SITES: dict[str, Site] = {
+    site.name: site
+    for site in (
+        eventbrite.SITE,
+        meetup.SITE,
+        luma.SITE,
+    )
 }
-NEXT_PAGE: dict[str, NextPage] = {
-    "eventbrite": eventbrite.next_page_url,
-    "meetup": meetup.next_page_url,
-    "luma": luma.next_page_url,
-}
-
-_HOST_SUFFIXES = (
-    ("meetup.com", "meetup"),
-    ("lu.ma", "luma"),
-    ("luma.com", "luma"),
-)
-# Markers counted in the first part of a page when its URL does not tell.
-_MARKERS = {
-    "eventbrite": ("eventbrite.", "evbuc.com", "evbstatic.com"),
-    "meetup": ("meetup.com/", "meetupstatic.com"),
-    "luma": ("luma.com/", "lu.ma/", "lumacdn.com"),
-}
+SOURCE_NAMES: tuple[str, ...] = tuple(SITES)
+# Sources a city scrape runs for every city; feed-driven ones run for the feeds it has.
+CITY_SOURCES: tuple[str, ...] = tuple(n for n, s in SITES.items() if not s.from_feeds)
+DISPLAY_NAMES: dict[str, str] = {n: s.display_name for n, s in SITES.items()}
 _SNIFF = 200_000
 
 
+def get_site(name: str) -> Site:
+    """The site called ``name``; ValueError naming the known ones otherwise."""
+    site = SITES.get(name)
+    if site is None:
+        raise ValueError(f"unknown source {name!r}; known: {', '.join(SITES)}")
+    return site
+
+
 def site_for_url(url: str) -> str | None:
-    """The source a URL belongs to, from its host (any Eventbrite country domain)."""
-    host = (urlsplit(url).hostname or "").casefold() if "://" in url else ""
+    """The source a URL belongs to, from its host."""
+    host = (urlsplit(url).hostname or "") if "://" in url else ""
     if not host:
         return None
-    labels = host.split(".")
-    if "eventbrite" in labels[:-1]:
-        return "eventbrite"
-    for suffix, site in _HOST_SUFFIXES:
-        if host == suffix or host.endswith("." + suffix):
-            return site
-    return None
+    return next((name for name, site in SITES.items() if site.owns_host(host)), None)
 
 
 def detect_site(text: str, url: str = "") -> str:
-    """Which source a page (or API answer) came from: by URL host, else by content.
+    """Which source a page, feed or API answer came from: by URL host, then by each site's
+    content test, then by counting each site's markers in the first part of the text, and
+    last by generic formats that many sites' pages carry (schema.org events).
 
-    Raises UnrecognizedPage("unknown", url) when neither tells.
+    Raises UnrecognizedPage("unknown", url) when nothing tells.
     """
     site = site_for_url(url)
     if site:
         return site
-    head = text[:_SNIFF]
+    specific = [(n, s) for n, s in SITES.items() if not s.generic]
+    for name, candidate in specific:
+        if candidate.detect is not None and candidate.detect(text):
+            return name
     if looks_like_json(text):
-        if '"entries"' in head and ('"start_at"' in head or '"has_more"' in head):
-            return "luma"
         raise UnrecognizedPage("unknown", url, "JSON that no known source answers with")
-    if "__SERVER_DATA__" in head or "__SERVER_DATA__" in text:
-        return "eventbrite"
-    if "__APOLLO_STATE__" in head and "meetup" in head:
-        return "meetup"
-    counts = {name: sum(head.count(m) for m in marks) for name, marks in _MARKERS.items()}
+    head = text[:_SNIFF]
+    counts = {name: sum(head.count(m) for m in s.markers) for name, s in specific}
     best = max(counts, key=lambda name: counts[name])
-    if counts[best] == 0:
-        raise UnrecognizedPage("unknown", url, "no known source's markers")
-    return best
+    if counts[best] > 0:
+        return best
+    for name, candidate in SITES.items():
+        if candidate.generic and candidate.detect is not None and candidate.detect(text):
+            return name
+    raise UnrecognizedPage("unknown", url, "no known source's markers")
 
 
 def parse_page(
-    text: str, url: str = "", *, site: str | None = None, tz: str | None = None
+    text: str,
+    url: str = "",
+    *,
+    site: str | None = None,
+    tz: str | None = None,
+    now: datetime | None = None,
 ) -> list[ScrapedEvent]:
     """Parse with the given site's parser, or the detected one's."""
-    name = site or detect_site(text, url)
-    if name not in PARSERS:
-        raise ValueError(f"unknown site {name!r}; known: {', '.join(PARSERS)}")
-    return PARSERS[name](text, url, tz=tz)
+    chosen = get_site(site or detect_site(text, url))
+    return chosen.parse(text, url or chosen.home + "/", tz=tz, now=now)
 
 
-__all__ = ["NEXT_PAGE", "PARSERS", "detect_site", "parse_page", "site_for_url"]
+__all__ = [
+    "CITY_SOURCES",
+    "DISPLAY_NAMES",
+    "SITES",
+    "SOURCE_NAMES",
+    "CityRequest",
+    "Site",
+    "detect_site",
+    "get_site",
+    "parse_page",
+    "site_for_url",
+]

@@ -1,16 +1,25 @@
-"""Eventbrite city listings: ``window.__SERVER_DATA__`` and the JSON-LD ItemList.
+"""Eventbrite city listings: ``window.__SERVER_DATA__``, the JSON-LD ItemList, and the
+search API's JSON answer.
 
 Browse pages embed their events twice: in ``__SERVER_DATA__`` (``buckets[].events`` on the
 city page, ``search_data.events.results`` on search pages; local date and time plus the
 event's own time zone, venue, tags, ticket prices) and in a schema.org ItemList (dates
 only). Both are read and merged per event, the richer server data first.
+
+The listing pages' scripts call the search API for further pages (``POST
+/api/v3/destination/search/``), whose answer is ``{"events": {"results": [...],
+"pagination": {"page_number", "page_count", "object_count", ...}}}``; its results are the
+same ``destination_event`` objects as the server data's, and are read the same way.
 """
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote_plus, urlsplit
 
 from scrapers.errors import MalformedItem, UnrecognizedPage
 from scrapers.event import ScrapedEvent, Status
@@ -24,11 +33,13 @@ from scrapers.normalize import (
     to_float,
     zone,
 )
+from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import (
     assigned_json,
     collect,
     event_from_jsonld,
     jsonld_blocks,
+    looks_like_json,
     merge_by_link,
     offers_price,
     resolve_base,
@@ -42,11 +53,75 @@ BASE = SITE_BASES[SOURCE]
 _EID_RE = re.compile(r"(\d{6,})/?$")
 _LINK_ID_RE = re.compile(r"(\d{6,})/?(?:[?#]|$)")
 _SKIP_TAGS = frozenset({"other"})
+_SNIFF = 200_000
+SEARCH_API_PATH = "/api/v3/destination/search/"
+SEARCH_API_PAGE_SIZE = 20
+# What the listing page asks the search API to expand in each result (without these the
+# results lack venue, image and ticket prices).
+SEARCH_API_EXPAND = (
+    "primary_venue",
+    "image",
+    "ticket_availability",
+    "saves",
+    "event_sales_status",
+    "primary_organizer",
+)
 
 
 def city_url(base: str, slug: str, page: int = 1) -> str:
     """A city's all-events listing page, e.g. ``{base}/d/ny--new-york/all-events/?page=2``."""
     return f"{base.rstrip('/')}/d/{slug.strip('/')}/all-events/?page={int(page)}"
+
+
+def search_api_url(base: str, slug: str, page: int = 1) -> str:
+    """One page of a city's search API listing, written as a URL, e.g.
+    ``{base}/api/v3/destination/search/?slug=il--chicago&dates=current_future&page_size=20&page=2``.
+
+    Eventbrite is not known to answer a GET there: the listing page's script POSTs JSON to
+    ``/api/v3/destination/search/`` (with the ``csrftoken`` cookie echoed in an
+    ``X-CSRFToken`` header and the city page as ``Referer``), a body like
+    ``{"event_search": {"dates": "current_future", "dedup": true, "places": ["85940195"],
+    "page": 2, "page_size": 20}, "expand.destination_event": [...], "browse_surface":
+    "search"}``. The place is a numeric place id (the city page's
+    ``__SERVER_DATA__.search_data.event_search.places``), not the slug. This URL only
+    records the request (slug, dates, page size, page) so that pagination can be expressed
+    as a URL (``next_page_url`` sets ``page``); a fetcher turns it into the POST with
+    ``search_api_body``.
+    """
+    return (
+        f"{base.rstrip('/')}{SEARCH_API_PATH}?slug={quote_plus(slug.strip('/'))}"
+        f"&dates=current_future&page_size={SEARCH_API_PAGE_SIZE}&page={int(page)}"
+    )
+
+
+def search_api_body(url: str, place_id: str) -> dict[str, Any]:
+    """The JSON body to POST to the search API for a ``search_api_url`` (or its
+    ``next_page_url``), given the city's numeric place id."""
+    query = parse_qs(urlsplit(url).query)
+
+    def first(name: str, default: str) -> str:
+        values = query.get(name)
+        return values[0] if values and values[0] else default
+
+    try:
+        page = max(1, int(first("page", "1")))
+    except ValueError:
+        page = 1
+    try:
+        page_size = max(1, int(first("page_size", str(SEARCH_API_PAGE_SIZE))))
+    except ValueError:
+        page_size = SEARCH_API_PAGE_SIZE
+    return {
+        "event_search": {
+            "dates": first("dates", "current_future"),
+            "dedup": True,
+            "places": [str(place_id)],
+            "page": page,
+            "page_size": page_size,
+        },
+        "expand.destination_event": list(SEARCH_API_EXPAND),
+        "browse_surface": "search",
+    }
 
 
 def event_id_from_link(link: str) -> str | None:
@@ -198,13 +273,55 @@ def _key(event: ScrapedEvent) -> str:
     return event.source_event_id or event.link
 
 
-def parse(text: str, url: str, *, tz: str | None = None) -> list[ScrapedEvent]:
-    """Events on an Eventbrite listing page, merged per event id, in page order.
+def _api_answer(text: str, url: str) -> dict[str, Any]:
+    """The search API's answer, or UnrecognizedPage for JSON that is not one."""
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise UnrecognizedPage(SOURCE, url, f"not valid JSON: {exc}") from exc
+    events = data.get("events") if isinstance(data, dict) else None
+    if isinstance(events, dict) and isinstance(events.get("results"), list):
+        return data
+    raise UnrecognizedPage(SOURCE, url, "JSON is not an Eventbrite search API answer")
+
+
+def _api_events(data: dict[str, Any]) -> list[Any]:
+    """Every result of a search API answer (malformed ones too, so that they are logged),
+    then any promoted results."""
+    events = data["events"]
+    items = list(events["results"])
+    promoted = events.get("promoted_results")
+    if isinstance(promoted, list):
+        items += promoted
+    return items
+
+
+def parse(
+    text: str, url: str, *, tz: str | None = None, now: datetime | None = None
+) -> list[ScrapedEvent]:
+    """Events on an Eventbrite listing page or in a search API answer (raw JSON), merged
+    per event id, in page order.
 
     ``tz`` (the city's zone) places dates that come without a zone of their own (the
-    JSON-LD dates; server data carries each event's zone). Past, online and cancelled
-    events are returned, marked; filtering is the caller's business.
+    JSON-LD dates; server data and API results carry each event's zone). Past, online and
+    cancelled events are returned, marked; filtering is the caller's business (``now`` is
+    accepted for a uniform parser signature and not used).
     """
+    if looks_like_json(text):
+        data = _api_answer(text, url)
+        api_base = resolve_base(url, BASE)
+        return merge_by_link(
+            list(
+                collect(
+                    _api_events(data),
+                    lambda item: _from_server(item, api_base, tz),
+                    source=SOURCE,
+                    url=url,
+                    kind="search API",
+                )
+            ),
+            key=_key,
+        )
     server, blocks = _read(text)
     scan = scan_jsonld(blocks)
     if server is None and not scan.events and not scan.has_list:
@@ -268,8 +385,12 @@ def next_page_url(text: str, url: str) -> str | None:
     """The next listing page, or None on the last one.
 
     Search pages state their page count (``search_data.events.pagination``); otherwise
-    the next page is asked for until a page comes back with no events.
+    the next page is asked for until a page comes back with no events. For a search API
+    answer it is the same API URL with ``page`` set to the next page number (see
+    ``search_api_url``) while ``page_number < page_count`` and the page had results.
     """
+    if looks_like_json(text):
+        return _api_next_page(text, url)
     try:
         server, blocks = _read(text)
     except ValueError:
@@ -288,4 +409,77 @@ def next_page_url(text: str, url: str) -> str | None:
     return with_query(url, page=page + 1) if has_events else None
 
 
-__all__ = ["BASE", "SOURCE", "city_url", "event_id_from_link", "next_page_url", "parse"]
+def looks_like_api_answer(text: str) -> bool:
+    """A search API answer: JSON with ``"events"`` holding ``"results"``, and either its
+    ``"pagination"`` or a result typed ``destination_event``. (An empty answer holds
+    nothing Eventbrite's own, so this is a test of shape; its URL tells it apart.)"""
+    if not looks_like_json(text):
+        return False
+    head = text[:_SNIFF]
+    return (
+        '"events"' in head
+        and '"results"' in head
+        and ('"destination_event"' in head or '"pagination"' in text)
+    )
+
+
+def _api_next_page(text: str, url: str) -> str | None:
+    try:
+        data = _api_answer(text, url)
+    except UnrecognizedPage:
+        return None
+    events = data["events"]
+    pagination = events.get("pagination")
+    if not events["results"] or not isinstance(pagination, dict):
+        return None
+    try:
+        current = int(pagination.get("page_number") or _page_number(url))
+        count = pagination.get("page_count")
+        if count is not None:
+            return with_query(url, page=current + 1) if current < int(count) else None
+    except (TypeError, ValueError):
+        return None
+    if pagination.get("has_more_items") is True:
+        return with_query(url, page=current + 1)
+    return None
+
+
+def _detect(text: str) -> bool:
+    return "__SERVER_DATA__" in text[:2_000_000] or looks_like_api_answer(text)
+
+
+def first_requests(
+    city: CityLike, base: str, options: Mapping[str, object]
+) -> Sequence[CityRequest]:
+    """Page 1 of the city's all-events listing (its served HTML carries the data)."""
+    return [CityRequest(city_url(base, city.slugs.get(SOURCE) or city.id, 1))]
+
+
+SITE = Site(
+    name=SOURCE,
+    display_name="Eventbrite",
+    home=BASE,
+    parse=parse,
+    hosts=("eventbrite.*",),
+    markers=("eventbrite.", "evbuc.com", "evbstatic.com"),
+    detect=_detect,
+    fetch=("http", "browser"),
+    first_requests=first_requests,
+    next_page=next_page_url,
+)
+
+
+__all__ = [
+    "BASE",
+    "SEARCH_API_EXPAND",
+    "SEARCH_API_PATH",
+    "SITE",
+    "SOURCE",
+    "city_url",
+    "event_id_from_link",
+    "looks_like_api_answer",
+    "next_page_url",
+    "parse",
+    "search_api_body",
+    "search_api_url",
+]

@@ -9,6 +9,8 @@ The API answers ``{"entries": [{"event": {...}, "ticket_info": {...}, ...}], "ha
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +27,7 @@ from scrapers.normalize import (
     to_float,
     zone,
 )
+from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import (
     collect,
     event_from_jsonld,
@@ -220,7 +223,9 @@ def _api_entries(text: str, url: str) -> tuple[list[dict[str, Any]], dict[str, A
     raise UnrecognizedPage(SOURCE, url, "JSON is not a Luma entries answer")
 
 
-def parse(text: str, url: str, *, tz: str | None = None) -> list[ScrapedEvent]:
+def parse(
+    text: str, url: str, *, tz: str | None = None, now: datetime | None = None
+) -> list[ScrapedEvent]:
     """Events in a Luma API answer (raw JSON) or a Luma page (HTML), in listing order.
 
     ``tz`` places times without a zone (Luma normally sends UTC). Past, online and
@@ -268,9 +273,43 @@ def next_page_url(text: str, url: str) -> str | None:
     return None
 
 
+def looks_like_api_answer(text: str) -> bool:
+    """A discover or calendar API answer: JSON with ``entries`` and Luma's paging keys."""
+    if not looks_like_json(text):
+        return False
+    head = text[:200_000]
+    return '"entries"' in head and ('"start_at"' in head or '"has_more"' in head)
+
+
+def first_requests(
+    city: CityLike, base: str, options: Mapping[str, object]
+) -> Sequence[CityRequest]:
+    """The discover API for the city's place id, or for its coordinates without one."""
+    place = city.slugs.get(SOURCE)
+    if place:
+        return [CityRequest(discover_url(base, place))]
+    return [CityRequest(discover_url(base, None, city.latitude, city.longitude))]
+
+
+SITE = Site(
+    name=SOURCE,
+    display_name="Luma",
+    home=BASE,
+    fetch_base=API_BASE,
+    parse=parse,
+    hosts=("lu.ma", "luma.com"),
+    markers=("luma.com/", "lu.ma/", "lumacdn.com"),
+    detect=looks_like_api_answer,
+    fetch=("http",),
+    first_requests=first_requests,
+    next_page=next_page_url,
+)
+
+
 __all__ = [
     "API_BASE",
     "BASE",
+    "SITE",
     "SOURCE",
     "calendar_url",
     "discover_url",

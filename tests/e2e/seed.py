@@ -7,7 +7,8 @@ from datetime import UTC, datetime, time, timedelta
 from nocturne.cities import require_city
 from nocturne.crud import upsert_events
 from nocturne.db import session_scope
-from scrapers.event import SOURCES, ScrapedEvent
+from scrapers.event import ScrapedEvent
+from scrapers.sites import CITY_SOURCES as SOURCES
 
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 _NAMES = (

@@ -479,6 +479,9 @@ ADMIN_ROUTES = [
     ("GET", "/scrape-runs"),
     ("DELETE", "/subscribe/1"),
     ("POST", "/scrape/all"),
+    ("GET", "/feeds"),
+    ("POST", "/feeds"),
+    ("DELETE", "/feeds/1"),
 ]
 
 
@@ -631,3 +634,34 @@ def test_every_log_line_carries_the_request_id(
     assert line["request_id"] == "req-abc-123"
     assert line["status"] == 200 and line["path"] == "/cities" and line["level"] == "INFO"
     assert line["duration_ms"] >= 0
+
+
+def test_admin_adds_lists_and_removes_city_feeds(admin: httpx.Client) -> None:
+    body = {
+        "city_id": "ny--brooklyn",
+        "name": "  Elsewhere   Brooklyn ",
+        "url": "webcal://calendar.example/elsewhere.ics",
+        "kind": "ical",
+    }
+    created = admin.post("/feeds", json=body)
+    assert created.status_code == 201, created.text
+    feed = created.json()
+    assert (feed["name"], feed["url"], feed["status"]) == (
+        "Elsewhere Brooklyn",
+        "https://calendar.example/elsewhere.ics",
+        "active",
+    )
+    assert admin.post("/feeds", json=body).json()["id"] == feed["id"]  # the same URL: one entry
+    listed = admin.get("/feeds", params={"city_id": "ny--brooklyn"}).json()
+    assert [f["id"] for f in listed] == [feed["id"]]
+    assert admin.get("/feeds", params={"city_id": "il--chicago"}).json() == []
+    for bad, reason in [
+        ({**body, "city_id": "xx--nowhere"}, "unknown city"),
+        ({**body, "kind": "myspace"}, "unknown feed kind"),
+        ({**body, "url": "ftp://calendar.example/x.ics"}, "http(s) or webcal"),
+    ]:
+        refused = admin.post("/feeds", json=bad)
+        assert refused.status_code == 422 and reason in refused.text, refused.text
+    assert admin.delete(f"/feeds/{feed['id']}").status_code == 204
+    assert admin.delete(f"/feeds/{feed['id']}").status_code == 404
+    assert admin.get("/feeds").json() == []

@@ -20,10 +20,10 @@ import pytest
 
 from nocturne.cities import require_city
 from nocturne.settings import Settings
+from scrapers.crawl import city_requests, crawl
 from scrapers.errors import BlockedPage, FetchError, UnrecognizedPage
 from scrapers.fetch import Fetcher, backoff_delay, block_reason, retry_after_seconds
-from scrapers.runner import scrape_source
-from scrapers.sites import eventbrite
+from scrapers.sites import SITES, eventbrite
 from tests.support.site_server import (
     BLOCK_PAGE,
     PAGES,
@@ -102,7 +102,7 @@ async def test_429_is_retried_after_the_time_retry_after_asks(server: SiteServer
     server.fail(LUMA_PATH, status=429, retry_after="1")
     async with Fetcher(make_settings(server)) as fetcher:
         started = time.monotonic()
-        page = await fetcher.fetch_json(luma_url(server), source="luma")
+        page = await fetcher.fetch_http(luma_url(server), source="luma")
         elapsed = time.monotonic() - started
     hits = server.requests_to(LUMA_PATH)
     assert [h.status for h in hits] == [429, 200]
@@ -116,7 +116,7 @@ async def test_5xx_backs_off_exponentially_then_succeeds(server: SiteServer) -> 
     server.fail(LUMA_PATH, status=503, times=2)
     settings = make_settings(server, scrape_backoff_seconds=0.2, scrape_max_retries=3)
     async with Fetcher(settings) as fetcher:
-        page = await fetcher.fetch_json(luma_url(server), source="luma")
+        page = await fetcher.fetch_http(luma_url(server), source="luma")
     hits = server.requests_to(LUMA_PATH)
     assert [h.status for h in hits] == [503, 503, 200]
     first_gap, second_gap = hits[1].at - hits[0].at, hits[2].at - hits[1].at
@@ -129,7 +129,7 @@ async def test_a_lasting_429_is_a_typed_block_after_the_retries(server: SiteServ
     server.fail(LUMA_PATH, status=429, times=99, retry_after="0")
     async with Fetcher(make_settings(server, scrape_max_retries=2)) as fetcher:
         with pytest.raises(BlockedPage) as info:
-            await fetcher.fetch_json(luma_url(server), source="luma")
+            await fetcher.fetch_http(luma_url(server), source="luma")
     assert info.value.status == 429
     assert info.value.source == "luma" and info.value.url == luma_url(server)
     assert server.count(LUMA_PATH) == 3
@@ -140,7 +140,7 @@ async def test_a_retry_after_beyond_the_longest_wait_gives_up_at_once(server: Si
     async with Fetcher(make_settings(server, scrape_max_wait_seconds=5)) as fetcher:
         started = time.monotonic()
         with pytest.raises(FetchError) as info:
-            await fetcher.fetch_json(luma_url(server), source="luma")
+            await fetcher.fetch_http(luma_url(server), source="luma")
     assert time.monotonic() - started < 2
     assert info.value.status == 503
     assert server.count(LUMA_PATH) == 1
@@ -149,7 +149,7 @@ async def test_a_retry_after_beyond_the_longest_wait_gives_up_at_once(server: Si
 async def test_missing_page_is_a_fetch_error_with_its_status(server: SiteServer) -> None:
     async with Fetcher(make_settings(server)) as fetcher:
         with pytest.raises(FetchError) as info:
-            await fetcher.fetch_json(f"{server.base_url}/nowhere", source="luma")
+            await fetcher.fetch_http(f"{server.base_url}/nowhere", source="luma")
     assert info.value.status == 404
     assert server.count("/nowhere") == 1  # a 404 is not retried
 
@@ -158,7 +158,7 @@ async def test_unreachable_host_is_a_fetch_error_after_retries() -> None:
     settings = Settings(scrape_max_retries=1, scrape_backoff_seconds=0.01, scrape_delay_seconds=0)
     async with Fetcher(settings) as fetcher:
         with pytest.raises(FetchError) as info:
-            await fetcher.fetch_json("http://127.0.0.1:9/x", source="luma")
+            await fetcher.fetch_http("http://127.0.0.1:9/x", source="luma")
     assert info.value.status is None
     assert "network error" in str(info.value)
 
@@ -169,7 +169,7 @@ async def test_per_host_limit_caps_concurrent_requests() -> None:
         async with Fetcher(settings) as fetcher:
             started = time.monotonic()
             await asyncio.gather(
-                *(fetcher.fetch_json(luma_url(srv), source="luma") for _ in range(6))
+                *(fetcher.fetch_http(luma_url(srv), source="luma") for _ in range(6))
             )
             elapsed = time.monotonic() - started
     assert srv.max_active == 2
@@ -182,7 +182,7 @@ async def test_delay_spaces_requests_to_one_host() -> None:
         settings = make_settings(srv, scrape_per_host_concurrency=4, scrape_delay_seconds=0.25)
         async with Fetcher(settings) as fetcher:
             await asyncio.gather(
-                *(fetcher.fetch_json(luma_url(srv), source="luma") for _ in range(4))
+                *(fetcher.fetch_http(luma_url(srv), source="luma") for _ in range(4))
             )
     starts = sorted(h.at for h in srv.requests_to(LUMA_PATH))
     gaps = [b - a for a, b in itertools.pairwise(starts)]
@@ -194,7 +194,7 @@ async def test_delay_spaces_requests_to_one_host() -> None:
 
 async def test_user_agent_is_the_configured_one_in_both_paths(server: SiteServer) -> None:
     async with Fetcher(make_settings(server, scrape_user_agent=UA)) as fetcher:
-        await fetcher.fetch_json(luma_url(server), source="luma")
+        await fetcher.fetch_http(luma_url(server), source="luma")
         await fetcher.fetch_page(f"{server.base_url}{EB_PATH}?page=1", source="eventbrite")
     agents = {h.headers.get("user-agent") for h in server.hits}
     assert agents == {UA}
@@ -341,7 +341,17 @@ async def test_a_page_held_up_by_a_script_is_read_as_served(server: SiteServer) 
     assert len(eventbrite.parse(page.text, "https://www.eventbrite.com" + EB_PATH)) == 3
 
 
-# --------------------------------------------------------------------------- runner paging
+# --------------------------------------------------------------------------- crawl paging
+
+
+def scrape_source(*, fetcher, city, source, max_pages=None, keywords=None):  # type: ignore[no-untyped-def]
+    """The crawl of one site, with Meetup's keywords given here rather than in settings."""
+    site = SITES[source]
+    requests = None
+    if keywords is not None:
+        options = {"keywords": keywords}
+        requests = city_requests(site, city, fetcher.settings.source_base_urls, options)
+    return crawl(fetcher=fetcher, site=site, city=city, requests=requests, max_pages=max_pages)
 
 
 async def test_eventbrite_paging_stops_at_the_empty_page(server: SiteServer) -> None:

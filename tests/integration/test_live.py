@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nocturne import live
+from nocturne.cards import event_card
 from nocturne.models import Event
 from nocturne.settings import ROOT, settings
 from tests.support import jobs as support
@@ -76,7 +77,7 @@ def _card_event(**kw) -> Event:
     ],
 )
 def test_event_card_has_everything_to_render(prices, label):
-    card = live.event_card(_card_event(**prices))
+    card = event_card(_card_event(**prices))
     assert card["price_label"] == label
     assert card["is_free"] is bool(prices.get("is_free"))
     assert card["sources"] == ["luma", "meetup"]

@@ -7,7 +7,15 @@ from nocturne import models  # noqa: F401
 from nocturne.db import get_engine
 from tests.support.services import migrate
 
-TABLES = {"event", "subscription", "email_log", "scrape_run", "digest_delivery", "city_version"}
+TABLES = {
+    "event",
+    "subscription",
+    "email_log",
+    "scrape_run",
+    "digest_delivery",
+    "city_version",
+    "city_feed",
+}
 
 
 def test_upgrade_to_head_and_back_to_base(db_url):
@@ -45,3 +53,38 @@ def test_no_model_change_without_a_migration(db_url):
         ctx = MigrationContext.configure(conn, opts={"compare_type": False})
         diff = compare_metadata(ctx, SQLModel.metadata)
     assert diff == []
+
+
+def test_city_feeds_migration_keeps_existing_events_and_runs(db_url):
+    """0004 -> 0005 on a database holding events and runs: all kept, none tied to a feed."""
+    migrate(db_url, "0004")
+    engine = get_engine(db_url)
+    now = "2026-12-01 20:00:00+00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO event (title, link, links, source, sources, city_id, start_at,"
+                " timezone, local_date, local_time, tags, status, is_online, missed_scrapes,"
+                " first_seen, last_scraped, created_at, updated_at) VALUES ('Loft night',"
+                " 'https://www.eventbrite.com/e/1', '[]', 'eventbrite', ',eventbrite,',"
+                " 'il--chicago', :t, 'America/Chicago', '2026-12-01', '14:00', '[]',"
+                " 'scheduled', false, 0, :t, :t, :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO scrape_run (city_id, source, started_at, status, found, new,"
+                " updated, dropped) VALUES ('il--chicago', 'luma', :t, 'ok', 3, 3, 0, 0)"
+            ),
+            {"t": now},
+        )
+    migrate(db_url, "head")
+    with engine.connect() as conn:
+        events = conn.execute(sa.text("SELECT title, source, feed_id FROM event")).all()
+        runs = conn.execute(sa.text("SELECT source, found, feed_id FROM scrape_run")).all()
+        feeds = conn.execute(sa.text("SELECT count(*) FROM city_feed")).scalar_one()
+    assert [tuple(r) for r in events] == [("Loft night", "eventbrite", None)]
+    assert [tuple(r) for r in runs] == [("luma", 3, None)]
+    assert feeds == 0
+    engine.dispose()

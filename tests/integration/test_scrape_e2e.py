@@ -1,5 +1,6 @@
-"""End to end: real Chromium and httpx scrape Chicago from the local site server into a
-real PostgreSQL database migrated to head; the CLI's ``scrape`` and ``load`` too."""
+"""End to end: the scrape job (real httpx, Chromium where a site needs it) scrapes Chicago
+from the local site server into a real database migrated to head; the CLI's ``scrape``
+(the same job, in-process) and ``load`` too."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from nocturne.models import Event, EventLink, ScrapeRun
 from nocturne.settings import ROOT, Settings
 from scrapers.fetch import Fetcher
 from scrapers.normalize import filter_for_city
-from scrapers.runner import scrape_city_to_db
 from scrapers.sites import eventbrite, luma, meetup
+from tests.support import jobs as support
 from tests.support.services import migrate
 from tests.support.site_server import PAGES, SiteServer
+from workers.jobs.scrape import scrape_city
 
 CHICAGO = require_city("il--chicago")
 CHI = ZoneInfo("America/Chicago")
@@ -63,31 +65,27 @@ def pg(pg_url: str) -> str:
     return pg_url
 
 
-async def test_chicago_scraped_from_the_site_server_lands_in_postgresql(pg: str) -> None:
-    engine = get_engine(pg)
+app_db = support.app_db  # fixture: settings.database_url on a migrated database
+
+
+async def test_chicago_scraped_from_the_site_server_lands_in_the_database(app_db: str) -> None:
+    engine = get_engine(app_db)
     with SiteServer.chicago(latency=0.02) as srv:
         settings = Settings(**srv.settings_overrides(scrape_meetup_keywords=["music", "art"]))
         expected = expected_links(srv)
-        seen: list[tuple[str, str, int]] = []
         async with Fetcher(settings) as fetcher:
-            first = await scrape_city_to_db(
-                city_id=CHICAGO.id,
-                fetcher=fetcher,
-                engine=engine,
-                progress=lambda s: seen.append((s.source, s.status, s.pages)),
-            )
-            again = await scrape_city_to_db(city_id=CHICAGO.id, fetcher=fetcher, engine=engine)
+            first = (await scrape_city({"fetcher": fetcher}, CHICAGO.id))["sources"]
+            again = (await scrape_city({"fetcher": fetcher}, CHICAGO.id))["sources"]
         hits = [(h.path, h.query.get("page") or h.query.get("keywords")) for h in srv.hits]
 
-    assert {s: r.status for s, r in first.items()} == dict.fromkeys(
+    assert {s: r["status"] for s, r in first.items()} == dict.fromkeys(
         ("eventbrite", "meetup", "luma"), "ok"
     )
-    assert (first["eventbrite"].pages, first["eventbrite"].found) == (3, 10)
-    assert (first["meetup"].pages, first["meetup"].found) == (2, 5)
-    assert (first["luma"].pages, first["luma"].found) == (2, 5)
-    assert first["eventbrite"].dropped == 3  # spam, past, online
+    assert (first["eventbrite"]["pages"], first["eventbrite"]["found"]) == (3, 10)
+    assert (first["meetup"]["pages"], first["meetup"]["found"]) == (2, 5)
+    assert (first["luma"]["pages"], first["luma"]["found"]) == (2, 5)
+    assert first["eventbrite"]["dropped"] == 3  # spam, past, online
     assert ("/find/", "art") in hits and ("/d/il--chicago/all-events/", "3") in hits
-    assert ("luma", "ok", 2) in seen
 
     with Session(engine) as session:
         links = {row.link: row for row in session.exec(select(EventLink))}
@@ -117,7 +115,7 @@ async def test_chicago_scraped_from_the_site_server_lands_in_postgresql(pg: str)
     assert len(events) < len(links)
 
     # Running it again stores nothing new.
-    assert all(r.status == "ok" and r.new == 0 and r.updated == 0 for r in again.values())
+    assert all(r["status"] == "ok" and r["new"] == 0 and r["updated"] == 0 for r in again.values())
     assert {(r.source, r.status) for r in runs[:3]} == {
         ("eventbrite", "ok"),
         ("meetup", "ok"),
@@ -127,18 +125,17 @@ async def test_chicago_scraped_from_the_site_server_lands_in_postgresql(pg: str)
     assert {r.source: r.found for r in runs[:3]} == {"eventbrite": 10, "meetup": 5, "luma": 5}
 
 
-async def test_a_blocked_source_fails_alone_and_is_recorded(pg: str) -> None:
-    engine = get_engine(pg)
+async def test_a_blocked_source_fails_alone_and_is_recorded(app_db: str) -> None:
+    engine = get_engine(app_db)
     with SiteServer.chicago() as srv:
         srv.block("/find/")
         settings = Settings(**srv.settings_overrides(scrape_meetup_keywords=["music"]))
         async with Fetcher(settings) as fetcher:
-            result = await scrape_city_to_db(
-                city_id=CHICAGO.id, sources=["meetup", "luma"], fetcher=fetcher, engine=engine
-            )
-    assert result["luma"].status == "ok" and result["luma"].new == 5
-    assert result["meetup"].status == "failed"
-    assert "meetup" in (result["meetup"].error or "") and "Access denied" in result["meetup"].error
+            summary = await scrape_city({"fetcher": fetcher}, CHICAGO.id, ["meetup", "luma"])
+    result = summary["sources"]
+    assert result["luma"]["status"] == "ok" and result["luma"]["new"] == 5
+    assert result["meetup"]["status"] == "failed"
+    assert "Access denied" in (result["meetup"]["error"] or "")
     with Session(engine) as session:
         runs = {r.source: r for r in session.exec(select(ScrapeRun))}
     assert runs["meetup"].status == "failed" and "Access denied" in (runs["meetup"].error or "")
@@ -161,7 +158,10 @@ def test_cli_scrape_and_load_into_postgresql(pg: str) -> None:
     with SiteServer.chicago() as srv:
         env = {
             "DATABASE_URL": pg,
-            **{k.upper(): str(v) for k, v in srv.settings_overrides().items()},
+            **{
+                k.upper(): json.dumps(v) if isinstance(v, dict) else str(v)
+                for k, v in srv.settings_overrides().items()
+            },
             "SCRAPE_MEETUP_KEYWORDS": '["music"]',
         }
         scraped = _cli("scrape", CHICAGO.id, "--source", "luma", "--source", "meetup", env=env)

@@ -247,7 +247,7 @@ async def test_unknown_source_is_a_recorded_error_and_no_scrape(app_db):
     from workers.jobs.scrape import scrape_city
 
     source = PageSource()
-    result = await scrape_city({"scrape_source": source.scrape_source}, LA, ["myspace"])
+    result = await scrape_city({"crawl": source.crawl}, LA, ["myspace"])
     assert result == {"city_id": LA, "error": "unknown sources ['myspace']"}
     assert source.calls == {}
 
@@ -266,7 +266,7 @@ async def test_job_level_retry_only_when_every_source_failed_transiently(
     if not all_fail:
         source.set(LA, "luma", future_events("luma", 1, key="g"))
     sources = ["eventbrite", "meetup"] + ([] if all_fail else ["luma"])
-    ctx = {"scrape_source": source.scrape_source, "job_try": 1}
+    ctx = {"crawl": source.crawl, "job_try": 1}
     if all_fail:
         with pytest.raises(Retry):
             await scrape_city(ctx, LA, sources)

@@ -7,6 +7,7 @@ from sqlmodel import Session, col, select
 
 from nocturne.db import get_engine
 from nocturne.models import Event, ScrapeRun
+from scrapers.crawl import Page
 from scrapers.errors import FetchError
 from tests.support import jobs as support
 from tests.support.jobs import PageSource, future_events
@@ -27,7 +28,7 @@ def _last_run() -> ScrapeRun:
 
 
 async def _scrape(source: PageSource, *sources: str) -> dict:
-    return await scrape_city({"scrape_source": source.scrape_source}, LA, list(sources))
+    return await scrape_city({"crawl": source.crawl}, LA, list(sources))
 
 
 def test_partial_means_under_half_the_median_of_recent_runs():
@@ -83,14 +84,16 @@ async def test_missing_event_is_gone_after_three_complete_scrapes_and_returns(ap
 @pytest.mark.usefixtures("fast_retries")
 async def test_a_source_failing_midway_keeps_saved_pages_and_marks_nothing(app_db):
     class HalfSource(PageSource):
-        async def scrape_source(self, *, fetcher, city, source, max_pages):
-            self.calls[(city.id, source)] += 1
-            yield future_events("luma", 2, key="h")
+        async def crawl(self, *, fetcher, site, city, requests=None, max_pages):
+            self.calls[(city.id, site.name)] += 1
+            yield Page(
+                source="luma", url="memory://luma/1", events=future_events("luma", 2, key="h")
+            )
             raise FetchError("luma", "https://lu.ma/x", "connection reset")
 
     source = HalfSource()
     # On the last try the job gives up on retrying and reports (earlier tries raise Retry).
-    ctx = {"scrape_source": source.scrape_source, "job_try": SCRAPE_MAX_TRIES}
+    ctx = {"crawl": source.crawl, "job_try": SCRAPE_MAX_TRIES}
     result = await scrape_city(ctx, LA, ["luma"])
     assert result["sources"]["luma"]["status"] == "failed"
     assert result["new"] == 2  # the first page was saved before the failure

@@ -14,7 +14,7 @@ import pytest
 
 from scrapers.event import ScrapedEvent
 from scrapers.normalize import dedupe, filter_for_city, spam_reason
-from scrapers.sites import PARSERS, detect_site
+from scrapers.sites import SITES, detect_site
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"
 
@@ -24,7 +24,16 @@ ZONES = {
     "torontobuilds_": "America/Toronto",
     "alc-docs_": "America/Chicago",
     "dc-frontier_": "America/New_York",
+    "jackofthewood_": "America/New_York",
+    "meetup_triangle_": "America/New_York",
+    "parklife_": "America/Chicago",
+    "thebackdoor_": "America/Indiana/Indianapolis",
+    "livenation_fillmore_": "America/Los_Angeles",
+    "uctheatre_": "America/Los_Angeles",
+    "dancedestination_": "America/Los_Angeles",
 }
+# Which site reads each folder of ../shared/fixtures.
+FOLDER_SITES = {"ics": "ical", "jsonld": "schema_org"}
 
 pytestmark = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"shared real fixtures not present at {SHARED}"
@@ -43,21 +52,32 @@ def _zone(page: Path) -> str:
     return next(zone for prefix, zone in ZONES.items() if page.name.startswith(prefix))
 
 
+def _site(page: Path) -> str:
+    return FOLDER_SITES.get(page.parent.name, page.parent.name)
+
+
+def _url(page: Path) -> str:
+    """A feed is read at its own URL (events without a URL of their own link to it); the
+    saved pages are read as the sites' listings were, without one."""
+    return f"https://feeds.example/{page.name}" if page.parent.name == "ics" else ""
+
+
 def parse(relative: str) -> list[ScrapedEvent]:
     page = SHARED / relative
-    return PARSERS[page.parent.name](page.read_text(encoding="utf-8"), "", tz=_zone(page))
+    site = SITES[_site(page)]
+    return site.parse(page.read_text(encoding="utf-8"), _url(page), tz=_zone(page))
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_real_page_yields_well_formed_events(page: Path) -> None:
     text = page.read_text(encoding="utf-8")
-    assert detect_site(text, "") == page.parent.name
-    events = PARSERS[page.parent.name](text, "", tz=_zone(page))
+    assert detect_site(text, "") == _site(page)
+    events = SITES[_site(page)].parse(text, _url(page), tz=_zone(page))
     assert events, page.name
     for ev in events:
         assert ev.title and "<" not in ev.title
         assert ev.link.startswith(("https://", "http://")), ev.link
-        assert ev.start.utcoffset() is not None
+        assert ev.start.utcoffset() is not None  # all-day events too: local midnight
         assert ev.end is None or ev.end >= ev.start
         assert spam_reason(ev) is None, (ev.title, spam_reason(ev))
 

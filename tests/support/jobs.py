@@ -1,8 +1,8 @@
 """Running jobs in tests, the same way in both modes: a real arq worker or in-process.
 
-``PageSource`` stands in for the pipeline's runner (``scrapers.runner.scrape_source``):
+``PageSource`` stands in for the crawl (``scrapers.crawl.crawl``, through ``ctx["crawl"]``):
 it yields pages of normalized events from memory so a test controls what each source
-"lists" (and when it fails). Everything after the runner is real: the jobs, the queue,
+"lists" (and when it fails). Everything after the crawl is real: the jobs, the queue,
 Redis, arq, the database, the live channel.
 """
 
@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nocturne.settings import settings
+from scrapers.crawl import Page
 from scrapers.event import ScrapedEvent
 
 SOURCE_HOSTS = {
@@ -64,9 +65,10 @@ class PageSource:
         """Raise these, one per call, before listing normally again."""
         self.errors[(city_id, source)].extend(errors)
 
-    async def scrape_source(
-        self, *, fetcher: Any, city: Any, source: str, max_pages: int
-    ) -> AsyncIterator[list[ScrapedEvent]]:
+    async def crawl(
+        self, *, fetcher: Any, site: Any, city: Any, requests: Any = None, max_pages: int
+    ) -> AsyncIterator[Page]:
+        source = site.name
         key = (city.id, source)
         self.calls[key] += 1
         self._city_sources[city.id] += 1
@@ -78,9 +80,9 @@ class PageSource:
             if self.errors.get(key):
                 await asyncio.sleep(self.delay)
                 raise self.errors[key].pop(0)
-            for page in self.pages.get(key, [])[:max_pages]:
+            for n, events in enumerate(self.pages.get(key, [])[:max_pages], start=1):
                 await asyncio.sleep(self.delay)
-                yield page
+                yield Page(source=source, url=f"memory://{source}/{n}", events=events, number=n)
         finally:
             self.active[city.id] -= 1
 
@@ -91,20 +93,22 @@ class Harness:
     def __init__(
         self, mode: str, source: PageSource | None, redis_url: str | None, *, fetcher: Any = None
     ) -> None:
-        """``source=None`` runs the real runner (``scrapers.runner``) with ``fetcher``."""
+        """``source=None`` runs the real crawl (``scrapers.crawl``) with ``fetcher``."""
         self.mode = mode
         self.source = source
         self.redis_url = redis_url
         self.workers_run = 0
         self.ctx: dict[str, Any] = {"fetcher": fetcher}
         if source is not None:
-            self.ctx["scrape_source"] = source.scrape_source
+            self.ctx["crawl"] = source.crawl
 
     async def __aenter__(self) -> Harness:
         from nocturne import queue
+        from workers.main import in_process
 
+        queue.install(in_process)  # as the app module does
         if self.mode == "inprocess":
-            await queue.context(**self.ctx)
+            await in_process.context(**self.ctx)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -140,10 +144,10 @@ class Harness:
 
     async def drain(self, workers: int = 1) -> None:
         """Run every queued job to the end (and the jobs those jobs queue)."""
-        from nocturne import queue
+        from workers.main import in_process
 
         if self.mode == "inprocess":
-            await queue.wait_idle(timeout=60)
+            await in_process.wait_idle(timeout=60)
             return
         batch = [self.worker() for _ in range(workers)]
         try:

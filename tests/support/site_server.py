@@ -159,11 +159,10 @@ class SiteServer:
 
     def settings_overrides(self, **extra: Any) -> dict[str, Any]:
         """Settings fields pointing every source (and Firecrawl) here, with no delays."""
+        from scrapers.sites import SITES
+
         values: dict[str, Any] = {
-            "eventbrite_base_url": self.base_url,
-            "meetup_base_url": self.base_url,
-            "luma_base_url": self.base_url,
-            "luma_api_base_url": self.base_url,
+            "source_base_urls": dict.fromkeys(SITES, self.base_url),
             "firecrawl_base_url": self.base_url,
             "scrape_delay_seconds": 0.0,
             "scrape_backoff_seconds": 0.05,

@@ -14,7 +14,7 @@ def test_catalogue_has_forty_plus_unique_well_formed_cities():
         assert city.id.startswith(city.state.lower() + "--")
         assert 18 < city.latitude < 72 and -170 < city.longitude < -66, city.id
         ZoneInfo(city.timezone)
-        assert city.meetup_location == f"us--{city.id}"
+        assert city.slugs["meetup"] == f"us--{city.id}" and city.slugs["eventbrite"] == city.id
 
 
 @pytest.mark.parametrize(

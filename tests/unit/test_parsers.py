@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from scrapers.errors import UnrecognizedPage
-from scrapers.event import SOURCES, ScrapedEvent
+from scrapers.event import ScrapedEvent
 from scrapers.normalize import dedupe, filter_for_city
-from scrapers.sites import NEXT_PAGE, PARSERS, detect_site, eventbrite, luma, meetup, parse_page
+from scrapers.sites import SITES, detect_site, eventbrite, luma, meetup, parse_page
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
 EXPECTED_SUFFIX = ".expected.json"
@@ -28,9 +29,14 @@ def _expected(page: Path) -> dict:
     return json.loads(target.read_text(encoding="utf-8"))
 
 
+def _now(spec: dict) -> datetime | None:
+    return datetime.fromisoformat(spec["now"]) if spec.get("now") else None
+
+
 def _parse(page: Path) -> list[ScrapedEvent]:
     spec = _expected(page)
-    return PARSERS[page.parent.name](page.read_text(encoding="utf-8"), spec["url"], tz=spec["tz"])
+    text = page.read_text(encoding="utf-8")
+    return SITES[page.parent.name].parse(text, spec["url"], tz=spec["tz"], now=_now(spec))
 
 
 @pytest.mark.parametrize("page", _pages(), ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -39,21 +45,21 @@ def test_page_parses_to_expected(page: Path, caplog: pytest.LogCaptureFixture) -
     site = page.parent.name
     text = page.read_text(encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="scrapers"):
-        events = PARSERS[site](text, spec["url"], tz=spec["tz"])
+        events = SITES[site].parse(text, spec["url"], tz=spec["tz"], now=_now(spec))
     assert [ev.to_json() for ev in events] == spec["events"]
     skipped = [r for r in caplog.records if "malformed" in r.getMessage()]
     assert len(skipped) == spec["malformed_skipped"]
     assert all(r.levelno == logging.WARNING for r in skipped)
-    assert NEXT_PAGE[site](text, spec["url"]) == spec["next_page_url"]
+    assert SITES[site].next_page(text, spec["url"]) == spec["next_page_url"]
 
 
 def test_every_site_has_fixtures_and_every_fixture_an_expectation() -> None:
-    by_site = {site: [p for p in _pages() if p.parent.name == site] for site in SOURCES}
+    by_site = {site: [p for p in _pages() if p.parent.name == site] for site in SITES}
     for site, pages in by_site.items():
         assert pages, f"no fixture pages for {site}"
         assert any(_expected(p)["events"] for p in pages), f"{site}: no fixture with events"
     for page in _pages():
-        assert page.parent.name in SOURCES, page
+        assert page.parent.name in SITES, page
         assert page.with_name(page.name.rsplit(".", 1)[0] + EXPECTED_SUFFIX).exists(), page
 
 
@@ -116,11 +122,11 @@ UNRELATED = [
 ]
 
 
-@pytest.mark.parametrize("site", sorted(PARSERS))
+@pytest.mark.parametrize("site", sorted(SITES))
 @pytest.mark.parametrize("text", UNRELATED, ids=["captcha", "organization-only", "bare-next"])
 def test_unrecognised_pages_raise(site: str, text: str) -> None:
     with pytest.raises(UnrecognizedPage) as info:
-        PARSERS[site](text, "https://example.test/page")
+        SITES[site].parse(text, "https://example.test/page")
     assert info.value.source == site
     assert info.value.url == "https://example.test/page"
 
@@ -174,7 +180,7 @@ def test_parse_page_dispatches() -> None:
     page = PAGES / "luma" / "calendar_items.json"
     events = parse_page(page.read_text(), tz="America/Chicago")
     assert [ev.source for ev in events] == ["luma"] * 3
-    with pytest.raises(ValueError, match="unknown site"):
+    with pytest.raises(ValueError, match="unknown source"):
         parse_page("{}", site="facebook")
 
 

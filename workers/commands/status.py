@@ -13,7 +13,7 @@ from nocturne.crud import last_scrape_runs
 from nocturne.db import session_scope
 from nocturne.models import utcnow
 from nocturne.settings import settings
-from scrapers.event import SOURCES
+from scrapers.sites import CITY_SOURCES as SOURCES
 
 
 async def arq_jobs(redis_url: str) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
 from nocturne import crud
+from nocturne.cards import event_card
 from nocturne.cities import CITIES, require_city
-from nocturne.live import event_card
 from nocturne.models import (
     DigestDelivery,
     DigestIssue,

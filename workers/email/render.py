@@ -151,7 +151,7 @@ def render_digest(
     unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER,
     max_events: int = DIGEST_MAX_EVENTS,
 ) -> RenderedEmail:
-    """The weekly digest of ``cards`` (event cards, see ``nocturne.live.event_card``)."""
+    """The weekly digest of ``cards`` (event cards, see ``nocturne.cards.event_card``)."""
     days = digest_days(cards, week_start=week_start)
     total = sum(len(d.events) for d in days)
     shown, kept = 0, []

@@ -1,8 +1,10 @@
-"""scrape_city and scrape_all: fetch a city's sources, save events, tell the browsers.
+"""scrape_city and scrape_all: crawl a city's sources, save events, tell the browsers.
 
-Each source runs concurrently and independently: its pages are saved (and their new events
-published) as they arrive, its ``ScrapeRun`` records what happened, and its failure never
-stops the others. Saving is an upsert by link, so running a scrape twice saves once.
+The one path by which scraped events are stored (the CLI's ``scrape`` runs this job
+in-process). A city's targets are the registry's sites and the city's calendar feeds
+(``CityFeed`` rows); each runs concurrently and independently: its pages are saved (and
+their new events published) as they arrive, its ``ScrapeRun`` records what happened, and
+its failure never stops the others. Saving is an upsert by link, so twice saves once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import uuid
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from arq.worker import Retry
@@ -23,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from nocturne import live
-from nocturne.cities import CITIES, City, get_city
+from nocturne.cities import CITIES, City, city_for_place, get_city
 from nocturne.crud import (
     close_abandoned_scrape_runs,
     finish_scrape_run,
@@ -31,9 +33,13 @@ from nocturne.crud import (
     upsert_events,
 )
 from nocturne.db import session_scope
-from nocturne.models import Event, EventStatus, ScrapeRun, utcnow
+from nocturne.feeds import list_city_feeds
+from nocturne.models import CityFeed, Event, EventStatus, ScrapeRun, utcnow
 from nocturne.settings import settings
-from scrapers.event import SOURCES, ScrapedEvent
+from scrapers.crawl import Page as CrawledPage
+from scrapers.crawl import crawl
+from scrapers.event import ScrapedEvent
+from scrapers.sites import CITY_SOURCES, SITES, SOURCE_NAMES, CityRequest, Site
 from workers.jobs.common import backoff, describe, enqueue_from_job, is_transient
 
 log = logging.getLogger(__name__)
@@ -48,23 +54,30 @@ _local_locks: dict[str, asyncio.Lock] = {}
 
 
 @dataclass(slots=True)
-class Page:
-    """One page of one source, as the runner hands it over."""
+class Target:
+    """One thing a city scrape fetches: a site's own listing, or one calendar feed."""
 
-    events: list[ScrapedEvent]
-    dropped: int = 0
-    url: str | None = None
+    site: Site
+    requests: list[CityRequest] | None = None  # None: the site's own for the city
+    feed_id: int | None = None
+    label: str = ""  # what the status line calls it ("eventbrite", a feed's name)
+
+    @property
+    def key(self) -> str:
+        return self.site.name if self.feed_id is None else f"{self.site.name}:{self.feed_id}"
 
 
 @dataclass(slots=True)
 class SourceOutcome:
     source: str
-    status: str = "running"  # ok | partial | failed
+    feed_id: int | None = None
+    status: str = "running"  # ok | partial | failed | skipped
     found: int = 0
     new: int = 0
     updated: int = 0
     dropped: int = 0
     gone: int = 0
+    pages: int = 0
     error: str | None = None
     transient: bool = False
     complete: bool = True  # the listing ended before the page cap
@@ -72,30 +85,44 @@ class SourceOutcome:
     latest_start: datetime | None = None
 
 
-def _as_page(item: Any) -> Page:
-    if isinstance(item, Page):
-        return item
-    if isinstance(item, list | tuple):
-        return Page(events=list(item))
-    events = getattr(item, "events", None)
-    if events is None:
-        raise TypeError(f"runner yielded {type(item).__name__}, not a page of events")
-    return Page(
-        events=list(events),
-        dropped=int(getattr(item, "dropped", 0) or 0),
-        url=getattr(item, "url", None),
+def _targets(city: City, wanted: Sequence[str], feeds: Sequence[CityFeed]) -> list[Target]:
+    targets = [Target(site=SITES[name], label=name) for name in wanted if name in CITY_SOURCES]
+    for feed in feeds:
+        if feed.kind in wanted and feed.id is not None:
+            targets.append(
+                Target(
+                    site=SITES[feed.kind],
+                    requests=[CityRequest(feed.url, feed.name)],
+                    feed_id=feed.id,
+                    label=feed.name,
+                )
+            )
+    return targets
+
+
+def _crawl(ctx: dict[str, Any], city: City, target: Target) -> AsyncIterator[CrawledPage]:
+    """The crawl of one target (``ctx["crawl"]`` stands in for ``scrapers.crawl.crawl``)."""
+    run = ctx.get("crawl") or crawl
+    return run(  # type: ignore[no-any-return]
+        fetcher=ctx.get("fetcher"),
+        site=target.site,
+        city=city,
+        requests=target.requests,
+        max_pages=settings.scrape_max_pages,
     )
 
 
-async def _pages(ctx: dict[str, Any], city: City, source: str) -> AsyncIterator[Any]:
-    """The runner's pages for one source (``ctx["scrape_source"]`` overrides the runner)."""
-    from scrapers.runner import scrape_source as runner_source
-
-    scrape_source = ctx.get("scrape_source") or runner_source
-    async for page in scrape_source(
-        fetcher=ctx.get("fetcher"), city=city, source=source, max_pages=settings.scrape_max_pages
-    ):
-        yield page
+def _city_of(site: Site, city: City, event: ScrapedEvent) -> str | None:
+    """The city an event belongs to: the scraped one, or for a page covering a region
+    (19hz) the city of that region whose towns name the event's place."""
+    if site.city_key is None:
+        return city.id
+    region = city.slugs.get(site.name)
+    place = site.city_key(event)
+    if not region or not place:
+        return None
+    found = city_for_place(site.name, region, place)
+    return found.id if found else None
 
 
 # --- database steps (sync, run in a thread so fetching goes on meanwhile) ---------------
@@ -107,12 +134,41 @@ def _close_abandoned(city_id: str) -> None:
             log.warning("scrape %s: closed %d run(s) left by a stopped worker", city_id, closed)
 
 
-def _start_run(city_id: str, source: str) -> int:
+def _start_run(city_id: str, source: str, feed_id: int | None) -> int:
     with session_scope() as session:
-        return start_scrape_run(session=session, city_id=city_id, source=source).id  # type: ignore[return-value]
+        run = start_scrape_run(session=session, city_id=city_id, source=source)
+        if feed_id is not None:
+            run.feed_id = feed_id
+            session.add(run)
+            session.flush()
+        assert run.id is not None
+        return run.id
 
 
-def _save_page(city_id: str, events: Sequence[ScrapedEvent]) -> tuple[list[dict], int]:
+def _feeds(city_id: str) -> list[CityFeed]:
+    with session_scope() as session:
+        feeds = list_city_feeds(session=session, city_id=city_id, active_only=True)
+        session.expunge_all()
+        return feeds
+
+
+def _fetched_recently(city_id: str, source: str, within: timedelta) -> bool:
+    """Whether a complete run of ``source`` covered this city within ``within``."""
+    with session_scope() as session:
+        found = session.exec(
+            select(ScrapeRun.id).where(
+                ScrapeRun.city_id == city_id,
+                ScrapeRun.source == source,
+                ScrapeRun.status == "ok",
+                col(ScrapeRun.finished_at) > utcnow() - within,
+            )
+        ).first()
+        return found is not None
+
+
+def _save_page(
+    city_id: str, events: Sequence[ScrapedEvent], feed_id: int | None = None
+) -> tuple[list[dict], int]:
     """Upsert one page; returns the new events as cards and how many changed.
 
     Two cities' scrapes can list the same event (Oakland and San Francisco, Brooklyn and
@@ -123,6 +179,9 @@ def _save_page(city_id: str, events: Sequence[ScrapedEvent]) -> tuple[list[dict]
         try:
             with session_scope() as session:
                 result = upsert_events(session=session, city_id=city_id, events=events)
+                for event in result.new if feed_id is not None else ():
+                    event.feed_id = feed_id  # the feed that first listed it
+                    session.add(event)
                 session.flush()
                 return [live.event_card(e) for e in result.new], len(result.updated)
         except IntegrityError:
@@ -132,12 +191,29 @@ def _save_page(city_id: str, events: Sequence[ScrapedEvent]) -> tuple[list[dict]
     raise AssertionError("unreachable")
 
 
-def _recent_found(session: Session, city_id: str, source: str, before_id: int) -> list[int]:
+def _same_feed(column: Any, feed_id: int | None) -> Any:
+    """Rows of this feed, or of the site's own listing (no feed) when ``feed_id`` is None."""
+    return col(column).is_(None) if feed_id is None else column == feed_id
+
+
+def save_events(
+    *, city_id: str, events: Sequence[ScrapedEvent], feed_id: int | None = None
+) -> tuple[int, int]:
+    """Store events for a city outside a scrape (saved pages): how many new, how many
+    changed. The same save step as a scrape's pages."""
+    cards, updated = _save_page(city_id, events, feed_id)
+    return len(cards), updated
+
+
+def _recent_found(
+    session: Session, city_id: str, source: str, feed_id: int | None, before_id: int
+) -> list[int]:
     stmt = (
         select(ScrapeRun.found)
         .where(
             ScrapeRun.city_id == city_id,
             ScrapeRun.source == source,
+            _same_feed(ScrapeRun.feed_id, feed_id),
             ScrapeRun.status == "ok",
             col(ScrapeRun.id) < before_id,
         )
@@ -160,6 +236,7 @@ def mark_vanished(
     source: str,
     since: datetime,
     horizon: datetime,
+    feed_id: int | None = None,
     now: datetime | None = None,
 ) -> int:
     """Count misses of ``source``'s upcoming events not seen since ``since``; mark gone.
@@ -170,11 +247,14 @@ def mark_vanished(
     ones may simply lie beyond the pages fetched. Returns how many became gone.
     """
     now = now or utcnow()
+    same_listing = _same_feed(Event.feed_id, feed_id)
+    same_run = _same_feed(ScrapeRun.feed_id, feed_id)
     candidates = list(
         session.exec(
             select(Event).where(
                 Event.city_id == city_id,
                 Event.source == source,
+                same_listing,
                 Event.status != EventStatus.gone,
                 Event.start_at > now,
                 Event.start_at <= horizon,
@@ -190,6 +270,7 @@ def mark_vanished(
             select(ScrapeRun.started_at).where(
                 ScrapeRun.city_id == city_id,
                 ScrapeRun.source == source,
+                same_run,
                 ScrapeRun.status == "ok",
                 ScrapeRun.started_at > oldest,
             )
@@ -215,7 +296,8 @@ def _finish(city_id: str, run_id: int, outcome: SourceOutcome, since: datetime) 
         run = session.get(ScrapeRun, run_id)
         assert run is not None
         if outcome.status == "ok" and looks_partial(
-            outcome.found, _recent_found(session, city_id, outcome.source, run_id)
+            outcome.found,
+            _recent_found(session, city_id, outcome.source, outcome.feed_id, run_id),
         ):
             outcome.status = "partial"
         finish_scrape_run(
@@ -235,22 +317,63 @@ def _finish(city_id: str, run_id: int, outcome: SourceOutcome, since: datetime) 
                 source=outcome.source,
                 since=since,
                 horizon=outcome.latest_start,
+                feed_id=outcome.feed_id,
             )
 
 
 # --- the jobs --------------------------------------------------------------------------
 
 
-async def _scrape_source(
-    ctx: dict[str, Any], city: City, source: str, since: datetime, save_lock: asyncio.Lock
+async def _save(
+    city: City, target: Target, events: list[ScrapedEvent], save_lock: asyncio.Lock
+) -> tuple[list[dict], int]:
+    """Save a page's events under the city each belongs to; the scraped city's new ones come
+    back as cards (other cities of a region hear of theirs on their own next load)."""
+    groups: dict[str, list[ScrapedEvent]] = {}
+    for ev in events:
+        city_id = _city_of(target.site, city, ev)
+        if city_id is not None:
+            groups.setdefault(city_id, []).append(ev)
+    cards: list[dict] = []
+    updated = 0
+    for city_id, group in groups.items():
+        async with save_lock:
+            new_cards, changed = await asyncio.to_thread(_save_page, city_id, group, target.feed_id)
+        if city_id == city.id:
+            cards, updated = new_cards, changed
+    return cards, updated
+
+
+async def _scrape_target(
+    ctx: dict[str, Any], city: City, target: Target, since: datetime, save_lock: asyncio.Lock
 ) -> SourceOutcome:
-    outcome = SourceOutcome(source=source)
-    run_id = await asyncio.to_thread(_start_run, city.id, source)
-    await live.publish(city.id, {"type": "source_started", "source": source})
+    source = target.site.name
+    outcome = SourceOutcome(source=source, feed_id=target.feed_id)
+    started = {"type": "source_started", "source": target.key, "label": target.label}
+    interval = target.site.min_interval
+    if interval is not None and await asyncio.to_thread(
+        _fetched_recently, city.id, source, interval
+    ):
+        outcome.status = "skipped"
+        await live.publish(city.id, started)
+        await live.publish(
+            city.id,
+            {
+                "type": "source_finished",
+                "source": target.key,
+                "found": 0,
+                "new": 0,
+                "updated": 0,
+                "skipped": "fetched in the last day",
+            },
+        )
+        return outcome
+    run_id = await asyncio.to_thread(_start_run, city.id, source, target.feed_id)
+    await live.publish(city.id, started)
     for attempt in range(1, SOURCE_TRIES + 1):
         try:
-            async for item in _pages(ctx, city, source):
-                page = _as_page(item)
+            async for page in _crawl(ctx, city, target):
+                outcome.pages += 1
                 outcome.dropped += page.dropped
                 fresh = [e for e in page.events if e.link not in outcome.seen]
                 outcome.seen.update(e.link for e in page.events)
@@ -259,13 +382,12 @@ async def _scrape_source(
                         outcome.latest_start = ev.start
                 if not fresh:
                     continue
-                async with save_lock:
-                    cards, updated = await asyncio.to_thread(_save_page, city.id, fresh)
+                cards, updated = await _save(city, target, fresh, save_lock)
                 outcome.new += len(cards)
                 outcome.updated += updated
                 if cards:
                     await live.publish(
-                        city.id, {"type": "events", "source": source, "events": cards}
+                        city.id, {"type": "events", "source": target.key, "events": cards}
                     )
             outcome.status, outcome.error, outcome.transient = "ok", None, False
             break
@@ -275,23 +397,23 @@ async def _scrape_source(
             outcome.status, outcome.error = "failed", describe(exc)
             outcome.transient = is_transient(exc)
             if not outcome.transient or attempt == SOURCE_TRIES:
-                log.warning("scrape %s/%s failed: %s", city.id, source, outcome.error)
+                log.warning("scrape %s/%s failed: %s", city.id, target.key, outcome.error)
                 break
             delay = backoff(attempt, base=settings.job_retry_seconds / 6)
-            log.info("scrape %s/%s: %s; again in %.1fs", city.id, source, outcome.error, delay)
+            log.info("scrape %s/%s: %s; again in %.1fs", city.id, target.key, outcome.error, delay)
             await asyncio.sleep(delay)
     outcome.found = len(outcome.seen)
     await asyncio.to_thread(_finish, city.id, run_id, outcome, since)
     if outcome.status == "failed":
         await live.publish(
-            city.id, {"type": "source_failed", "source": source, "error": outcome.error}
+            city.id, {"type": "source_failed", "source": target.key, "error": outcome.error}
         )
     else:
         await live.publish(
             city.id,
             {
                 "type": "source_finished",
-                "source": source,
+                "source": target.key,
                 "found": outcome.found,
                 "new": outcome.new,
                 "updated": outcome.updated,
@@ -342,8 +464,8 @@ async def scrape_city(
         return {"city_id": city_id, "error": f"unknown city {city_id!r}"}
     if isinstance(sources, str):
         sources = [sources]
-    wanted = list(dict.fromkeys(sources or SOURCES))
-    unknown = [s for s in wanted if s not in SOURCES]
+    wanted = list(dict.fromkeys(sources or SOURCE_NAMES))
+    unknown = [s for s in wanted if s not in SITES]
     if unknown:
         log.warning("scrape_city %s: unknown sources %s", city_id, unknown)
         return {"city_id": city_id, "error": f"unknown sources {unknown}"}
@@ -355,16 +477,24 @@ async def scrape_city(
             return {"city_id": city_id, "skipped": "already running"}
         since = utcnow()
         await asyncio.to_thread(_close_abandoned, city_id)
+        targets = _targets(city, wanted, await asyncio.to_thread(_feeds, city_id))
         await live.publish(
-            city_id, {"type": "scrape_started", "sources": wanted, "job_id": ctx.get("job_id")}
+            city_id,
+            {
+                "type": "scrape_started",
+                "sources": [t.key for t in targets],
+                "labels": {t.key: t.label for t in targets},
+                "job_id": ctx.get("job_id"),
+            },
         )
         # The sources save one at a time: two saving at once could each miss the other's
         # copy of a cross-listed event and store it twice (no unique key catches that).
         save_lock = asyncio.Lock()
         outcomes = await asyncio.gather(
-            *(_scrape_source(ctx, city, s, since, save_lock) for s in wanted)
+            *(_scrape_target(ctx, city, t, since, save_lock) for t in targets)
         )
-        failed = [o.source for o in outcomes if o.status == "failed"]
+        keys = [t.key for t in targets]
+        failed = [k for k, o in zip(keys, outcomes, strict=True) if o.status == "failed"]
         summary = {
             "city_id": city_id,
             "new": sum(o.new for o in outcomes),
@@ -373,20 +503,24 @@ async def scrape_city(
         }
         await live.publish(city_id, {"type": "scrape_finished", **summary})
     summary["sources"] = {
-        o.source: {
+        key: {
             "status": o.status,
             "found": o.found,
             "new": o.new,
             "updated": o.updated,
             "gone": o.gone,
+            "pages": o.pages,
+            "dropped": o.dropped,
             "error": o.error,
         }
-        for o in outcomes
+        for key, o in zip(keys, outcomes, strict=True)
     }
     if settings.shared_database_url and (summary["new"] or summary["updated"]):
         await enqueue_from_job(ctx, "sync_shared")
     job_try = int(ctx.get("job_try", 1))
-    every_source_transient = len(failed) == len(wanted) and all(o.transient for o in outcomes)
+    every_source_transient = bool(targets) and all(
+        o.status == "failed" and o.transient for o in outcomes
+    )
     if every_source_transient and job_try < SCRAPE_MAX_TRIES:
         raise Retry(defer=backoff(job_try))
     return summary

@@ -1,0 +1,146 @@
+"""A city's calendar feeds (venues', collectives' iCalendar feeds and event pages): data.
+
+Keyword-only functions taking a session, shared by the API, the CLI and the scrape job.
+The reviewed list in ``data/feeds.csv`` (city_id, name, url, kind) seeds the table;
+admins add and remove entries through the API.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlmodel import Session, col, select
+
+from nocturne.cities import get_city
+from nocturne.models import CityFeed, FeedStatus, utcnow
+from nocturne.settings import ROOT
+
+SEED_FILE = ROOT / "data" / "feeds.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSeed:
+    city_id: str
+    name: str
+    url: str
+    kind: str
+
+
+def feed_kinds() -> tuple[str, ...]:
+    """The registry's sites that read feeds (iCalendar, schema.org pages)."""
+    from scrapers.sites import SITES
+
+    return tuple(name for name, site in SITES.items() if site.from_feeds)
+
+
+def normalize_feed_url(url: str) -> str:
+    """``webcal://`` is HTTPS by another name; anything but http(s) is refused."""
+    url = url.strip()
+    if url.lower().startswith("webcal://"):
+        url = "https://" + url[len("webcal://") :]
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"a feed URL must be http(s) or webcal: {url!r}")
+    return url
+
+
+def validate_feed(*, city_id: str, name: str, url: str, kind: str) -> FeedSeed:
+    """A checked feed entry, or ValueError saying what is wrong with it."""
+    if get_city(city_id) is None:
+        raise ValueError(f"unknown city id {city_id!r}")
+    if kind not in feed_kinds():
+        raise ValueError(f"unknown feed kind {kind!r}; known: {', '.join(feed_kinds())}")
+    name = " ".join(name.split())
+    if not name or len(name) > 200:
+        raise ValueError("a feed needs a name of 1 to 200 characters")
+    return FeedSeed(city_id, name, normalize_feed_url(url), kind)
+
+
+def read_seed_file(path: Path = SEED_FILE) -> list[FeedSeed]:
+    """The reviewed feed list; a bad row raises ValueError naming its line."""
+    if not path.exists():
+        return []
+    seeds: list[FeedSeed] = []
+    with path.open(encoding="utf-8", newline="") as handle:
+        rows = csv.DictReader(line for line in handle if not line.lstrip().startswith("#"))
+        for number, row in enumerate(rows, start=2):
+            try:
+                seeds.append(
+                    validate_feed(
+                        city_id=row["city_id"], name=row["name"], url=row["url"], kind=row["kind"]
+                    )
+                )
+            except (KeyError, ValueError, AttributeError) as exc:
+                raise ValueError(f"{path.name} line {number}: {exc}") from exc
+    return seeds
+
+
+def list_city_feeds(
+    *, session: Session, city_id: str | None = None, active_only: bool = False
+) -> list[CityFeed]:
+    stmt = select(CityFeed).order_by(col(CityFeed.city_id), col(CityFeed.id))
+    if city_id is not None:
+        stmt = stmt.where(CityFeed.city_id == city_id)
+    if active_only:
+        stmt = stmt.where(CityFeed.status == FeedStatus.active)
+    return list(session.exec(stmt))
+
+
+def add_city_feed(*, session: Session, city_id: str, name: str, url: str, kind: str) -> CityFeed:
+    """Add a feed (or return the city's existing one with that URL). The caller commits."""
+    seed = validate_feed(city_id=city_id, name=name, url=url, kind=kind)
+    existing = session.exec(
+        select(CityFeed).where(CityFeed.city_id == seed.city_id, CityFeed.url == seed.url)
+    ).first()
+    if existing is not None:
+        return existing
+    feed = CityFeed(city_id=seed.city_id, name=seed.name, url=seed.url, kind=seed.kind)
+    session.add(feed)
+    session.flush()
+    return feed
+
+
+def remove_city_feed(*, session: Session, feed_id: int) -> bool:
+    """Delete a feed; its events stay (they lose the credit). The caller commits."""
+    feed = session.get(CityFeed, feed_id)
+    if feed is None:
+        return False
+    session.delete(feed)
+    session.flush()
+    return True
+
+
+def set_feed_status(*, session: Session, feed_id: int, status: FeedStatus) -> CityFeed | None:
+    feed = session.get(CityFeed, feed_id)
+    if feed is not None:
+        feed.status, feed.updated_at = status, utcnow()
+        session.add(feed)
+        session.flush()
+    return feed
+
+
+def seed_city_feeds(*, session: Session, seeds: Iterable[FeedSeed] | None = None) -> int:
+    """Add the reviewed feeds that are not in the table yet; returns how many were added.
+    Removed or edited entries are left alone: the table is the truth once seeded."""
+    added = 0
+    for seed in read_seed_file() if seeds is None else seeds:
+        exists = session.exec(
+            select(CityFeed.id).where(CityFeed.city_id == seed.city_id, CityFeed.url == seed.url)
+        ).first()
+        if exists is None:
+            feed = CityFeed(city_id=seed.city_id, name=seed.name, url=seed.url, kind=seed.kind)
+            session.add(feed)
+            added += 1
+    session.flush()
+    return added
+
+
+def feed_names(*, session: Session, feed_ids: Iterable[int]) -> dict[int, str]:
+    """Feed names by id, for crediting events ("via Elsewhere Brooklyn calendar")."""
+    ids = sorted(set(feed_ids))
+    if not ids:
+        return {}
+    rows = session.exec(select(CityFeed.id, CityFeed.name).where(col(CityFeed.id).in_(ids)))
+    return {fid: name for fid, name in rows if fid is not None}
