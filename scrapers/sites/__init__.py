@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapers.errors import UnrecognizedPage
 from scrapers.event import ScrapedEvent
-from scrapers.sites import eventbrite, luma, meetup
+from scrapers.sites import eventbrite, luma, meetup, nineteen_hz, schema_org
 from scrapers.sites.base import CityRequest, Site
 from scrapers.sites.common import looks_like_json
 
@@ -22,6 +22,8 @@ SITES: dict[str, Site] = {
         eventbrite.SITE,
         meetup.SITE,
         luma.SITE,
+        nineteen_hz.SITE,
+        schema_org.SITE,
     )
 }
 SOURCE_NAMES: tuple[str, ...] = tuple(SITES)
