@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from scrapers.errors import UnrecognizedPage
 from scrapers.event import ScrapedEvent
-from scrapers.sites import eventbrite, luma, meetup, nineteen_hz, schema_org
+from scrapers.sites import eventbrite, ical, luma, meetup, nineteen_hz, schema_org
 from scrapers.sites.base import CityRequest, Site
 from scrapers.sites.common import looks_like_json
 
@@ -23,6 +23,7 @@ SITES: dict[str, Site] = {
         meetup.SITE,
         luma.SITE,
         nineteen_hz.SITE,
+        ical.SITE,
         schema_org.SITE,
     )
 }
