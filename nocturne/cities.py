@@ -135,7 +135,6 @@ NINETEEN_HZ_REGIONS: dict[str, str] = {
     "fl--tampa": "Miami",
     "dc--washington": "DC",
     "md--baltimore": "DC",
-    "il--chicago": "CHI",
     "mi--detroit": "Detroit",
     "ma--boston": "Massachusetts",
     "nv--las-vegas": "LasVegas",

@@ -17,10 +17,11 @@ Links are the database's de-duplication key, so they must not change between fet
 event's ``URL`` is its link when no other event of the feed has it and it is more than a
 site's home page. Otherwise (no URL, the venue's home page on every event, an occurrence of
 a repeating event) the link is the feed's own URL with a fragment naming the event:
-``#uid=<UID>``, plus ``&occurrence=<stamp>`` for an occurrence (its ``RECURRENCE-ID``, so a
-moved occurrence keeps its link) or for a UID the feed repeats on several one-off events. A
-stamp is the local wall-clock ``YYYYMMDDTHHMM`` (in the event's own zone, as the feed writes
-its ``RECURRENCE-ID``; ``Z`` added for UTC), or ``YYYYMMDD`` for all-day events.
+``#uid=<UID>`` (``#event=<hash of title and start>`` without a UID), plus
+``&occurrence=<stamp>`` for an occurrence (its ``RECURRENCE-ID``, so a moved occurrence
+keeps its link) or for a UID the feed repeats on several one-off events. A stamp is the
+wall-clock ``YYYYMMDDTHHMM`` in the event's own zone (as the feed writes ``RECURRENCE-ID``;
+``Z`` added for UTC), or ``YYYYMMDD`` for all-day events.
 ``source_event_id`` is the UID, or ``UID@stamp`` when there is a stamp.
 
 All-day events have ``date_only=True`` and start at local midnight. ``DTEND`` is exclusive,

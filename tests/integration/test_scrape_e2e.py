@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from datetime import date, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -142,6 +143,17 @@ async def test_a_blocked_source_fails_alone_and_is_recorded(app_db: str) -> None
     assert runs["luma"].status == "ok" and runs["luma"].new == 5
 
 
+def _past_events(page: Path) -> int:
+    from datetime import UTC, datetime
+
+    from scrapers.runner import read_saved_page
+
+    now = datetime.now(UTC)
+    _, events = read_saved_page(page, city=CHICAGO)
+    kept, _ = filter_for_city(events, now=datetime(1970, 1, 1, tzinfo=UTC))
+    return sum(1 for e in kept if (e.end or e.start) < now)
+
+
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "scrapers", *args],
@@ -184,6 +196,11 @@ def test_cli_scrape_and_load_into_postgresql(pg: str) -> None:
     assert loaded.returncode == 1  # one file could not be read...
     assert "does-not-exist.html" in loaded.stderr
     summary = json.loads(loaded.stdout)  # ...and the others were stored
+    past = summary[0].pop("past")  # the saved pages' dates do not move: count them here
+    assert past == _past_events(PAGES / "eventbrite" / "city_browse.html") + _past_events(
+        PAGES / "eventbrite" / "search_page2.html"
+    )
+    assert (past > 0) == ("already over" in loaded.stderr)
     assert summary == [
         {
             "source": "eventbrite",

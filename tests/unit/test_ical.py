@@ -98,6 +98,44 @@ def test_only_occurrences_in_the_window_are_expanded() -> None:
     assert events[-1].start - events[0].start == ical.HORIZON
 
 
+def test_rdates_and_overrides_without_their_series() -> None:
+    rdates = """
+    UID:popup@venue.example
+    DTSTART;TZID=America/Chicago:20261120T230000
+    RDATE;TZID=America/Chicago:20261205T230000,20261219T230000,20270102T230000
+    EXDATE;TZID=America/Chicago:20261219T230000
+    SUMMARY:Pop-up Rave
+    """
+    orphan = """
+    UID:gone-series@venue.example
+    RECURRENCE-ID;TZID=America/Chicago:20261212T210000
+    DTSTART;TZID=America/Chicago:20261212T220000
+    SUMMARY:One Night Only
+    """
+    events = parse(calendar(rdates, orphan))
+    assert [(local(e), e.title) for e in events] == [
+        ("2026-12-05 23:00 CST", "Pop-up Rave"),  # the DTSTART on Nov 20 is before the window
+        ("2027-01-02 23:00 CST", "Pop-up Rave"),
+        ("2026-12-12 22:00 CST", "One Night Only"),  # its master is not in the feed
+    ]
+    assert events[2].link == f"{FEED}#uid=gone-series@venue.example&occurrence=20261212T2100"
+
+
+def test_long_running_ordinary_rules_are_not_refused() -> None:
+    yearly = [
+        f"UID:y{i}@x\nDTSTART;VALUE=DATE:1900010{i + 1}\nRRULE:FREQ=YEARLY\nSUMMARY:Yearly {i}"
+        for i in range(8)
+    ]
+    monthly = (
+        "UID:m@x\nDTSTART:19700102T030000Z\nRRULE:FREQ=MONTHLY;BYDAY=1FR\nSUMMARY:First Friday"
+    )
+    daily = "UID:d@x\nDTSTART:19900101T030000Z\nRRULE:FREQ=DAILY;BYDAY=MO,WE,FR\nSUMMARY:Daily"
+    began = time.monotonic()
+    events = parse(calendar(*yearly, monthly, daily))
+    assert time.monotonic() - began < 3
+    assert len(events) == 8 + 2 + 24  # Jan 1-8 2027; Dec 4 and Jan 1 (UTC); MWF for 8 weeks
+
+
 def test_weekly_event_keeps_its_local_time_across_the_november_dst_change() -> None:
     weekly = """
     UID:late-show@venue.example

@@ -37,7 +37,7 @@ from nocturne.feeds import list_city_feeds
 from nocturne.models import CityFeed, Event, EventStatus, ScrapeRun, utcnow
 from nocturne.settings import settings
 from scrapers.crawl import Page as CrawledPage
-from scrapers.crawl import crawl
+from scrapers.crawl import city_requests, crawl
 from scrapers.event import ScrapedEvent
 from scrapers.sites import CITY_SOURCES, SITES, SOURCE_NAMES, CityRequest, Site
 from workers.jobs.common import backoff, describe, enqueue_from_job, is_transient
@@ -86,7 +86,13 @@ class SourceOutcome:
 
 
 def _targets(city: City, wanted: Sequence[str], feeds: Sequence[CityFeed]) -> list[Target]:
-    targets = [Target(site=SITES[name], label=name) for name in wanted if name in CITY_SOURCES]
+    options = {"keywords": list(settings.scrape_meetup_keywords)}
+    targets = [
+        Target(site=SITES[name], label=name)
+        for name in wanted
+        if name in CITY_SOURCES
+        and city_requests(SITES[name], city, settings.source_base_urls, options)
+    ]
     for feed in feeds:
         if feed.kind in wanted and feed.id is not None:
             targets.append(
