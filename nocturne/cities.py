@@ -120,8 +120,6 @@ NINETEEN_HZ_REGIONS: dict[str, str] = {
     "ca--oakland": "BayArea",
     "ca--san-jose": "BayArea",
     "ca--sacramento": "BayArea",
-    "ca--los-angeles": "LosAngeles",
-    "ca--san-diego": "LosAngeles",
     "wa--seattle": "Seattle",
     "or--portland": "ORE",
     "tx--austin": "Texas",
