@@ -1,4 +1,4 @@
-"""The Reflex app: builds `app`, registers pages and mounts the JSON API."""
+"""The Reflex app: builds `app`, registers pages, mounts the JSON API, wires in the jobs."""
 
 import reflex as rx
 
@@ -6,8 +6,21 @@ from nocturne import queue
 from nocturne.api import create_api
 from nocturne.pages import city, index  # noqa: F401  (each page module registers itself)
 from nocturne.settings import settings
+from workers.main import in_process
 
-app = rx.App(api_transformer=create_api(), stylesheets=["/nocturne.css"])
+# The one place the core meets workers/: the queue names jobs by the worker's rules and,
+# without Redis, runs them in this process, the cron too, shut down with it.
+queue.install(in_process)
+
+# In every page's <head>; the files are in assets/ (favicon, touch icons, manifest).
+HEAD = [
+    rx.el.link(rel="icon", href="/favicon.ico", sizes="32x32"),
+    rx.el.link(rel="icon", href="/favicon.svg", type="image/svg+xml"),
+    rx.el.link(rel="apple-touch-icon", href="/apple-touch-icon.png"),
+    rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+    rx.el.meta(name="theme-color", content="#07050d"),
+]
+
+app = rx.App(api_transformer=create_api(), stylesheets=["/nocturne.css"], head_components=HEAD)
 if settings.embedded:
-    # No Redis: the cron and the jobs run in this process, shut down with it.
-    app.register_lifespan_task(queue.embedded_lifespan)
+    app.register_lifespan_task(in_process.lifespan)

@@ -1,7 +1,9 @@
 """The arq worker: ``arq workers.main.WorkerSettings`` (any number, on any machine, one Redis).
 
-The same functions and cron schedule run in-process when REDIS_URL is unset (see
-``nocturne.queue``), with a ctx built by the same ``on_startup``.
+The same functions and cron schedule run in-process when REDIS_URL is unset:
+``in_process`` (``workers.inprocess``), with a ctx built by the same ``on_startup``. It is
+also what ``nocturne.queue`` names jobs by, so ``on_startup`` installs it: jobs enqueue
+other jobs.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from arq.connections import RedisSettings
 from arq.cron import CronJob, cron
 from arq.worker import Function, func
 
-from nocturne import live
+from nocturne import live, queue
 from nocturne.db import get_engine
 from nocturne.settings import settings
+from workers.inprocess import InProcess
 from workers.jobs.cleanup import cleanup_old_events
 from workers.jobs.email import send_confirmation, send_weekly_digests
+from workers.jobs.ids import default_job_id
 from workers.jobs.scrape import SCRAPE_MAX_TRIES, SCRAPE_TIMEOUT_S, scrape_all, scrape_city
 from workers.jobs.sync import SYNC_MAX_TRIES, sync_shared
 
@@ -27,7 +31,7 @@ log = logging.getLogger(__name__)
 
 async def _open_fetcher(ctx: dict[str, Any], stack: contextlib.AsyncExitStack) -> None:
     """One browser per worker process, opened once and shared by every job."""
-    if "fetcher" in ctx:  # brought by the caller (Worker(ctx=...), queue.context(...))
+    if "fetcher" in ctx:  # brought by the caller (Worker(ctx=...), in_process.context(...))
         return
     try:
         from scrapers.fetch import Fetcher
@@ -44,6 +48,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     The browser itself starts with the first page fetched, so a worker that only sends
     email never launches one.
     """
+    queue.install(in_process)
     stack = contextlib.AsyncExitStack()
     ctx["exit_stack"] = stack
     ctx.setdefault("engine", get_engine())
@@ -99,7 +104,7 @@ CRON_JOBS: list[CronJob] = [
 
 
 def job_functions() -> dict[str, Function]:
-    """Every job by name, as the worker registers it (for the in-process queue)."""
+    """Every job by name, as the worker registers it."""
     return {f.name: f for f in WorkerSettings.functions}
 
 
@@ -115,3 +120,8 @@ class WorkerSettings:
     job_timeout = settings.job_timeout(SCRAPE_TIMEOUT_S)
     keep_result = 3600
     health_check_interval = 30
+
+
+# The same jobs and schedule in the app's own loop when there is no Redis (and the job-id
+# rule in both modes): the app module installs it, and on_startup does in every worker.
+in_process = InProcess(WorkerSettings, job_id=default_job_id)

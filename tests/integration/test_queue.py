@@ -1,4 +1,5 @@
-"""nocturne.queue and the worker's settings: cron, results, `arq --check`, status."""
+"""nocturne.queue, its in-process backend and the worker's settings: cron, results,
+`arq --check`, status."""
 
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from nocturne import queue
 from nocturne.settings import ROOT, settings
 from tests.support import jobs as support
 from tests.support.jobs import Harness, PageSource, future_events
-from workers.main import WorkerSettings, job_functions
+from workers.jobs.common import enqueue_from_job
+from workers.main import WorkerSettings, in_process, job_functions
 
 app_db, mode = support.app_db, support.mode  # fixtures
 ticks: list[float] = []
@@ -67,9 +69,9 @@ async def test_in_process_cron_runs_the_worker_schedule(app_db, monkeypatch):
     monkeypatch.setattr(settings, "redis_url", None)
     monkeypatch.setattr(WorkerSettings, "cron_jobs", [cron(tick, second=set(range(60)))])
     ticks.clear()
-    await queue.context(fetcher=None)
-    task = queue.start_scheduler()
-    assert task is not None and queue.start_scheduler() is task  # one scheduler per loop
+    await in_process.context(fetcher=None)
+    task = in_process.start_scheduler()
+    assert task is not None and in_process.start_scheduler() is task  # one scheduler per loop
     try:
         await asyncio.sleep(2.6)
     finally:
@@ -119,15 +121,55 @@ async def test_a_crashing_job_is_recorded_as_failed_in_process(app_db, monkeypat
         assert await queue.job_state(job) == "complete"
         with pytest.raises(TypeError):
             await h.result(job)
-        [failed] = [r for r in queue.recent_results() if r.job_id == job]
+        [failed] = [r for r in in_process.recent_results() if r.job_id == job]
         assert (failed.success, failed.tries) == (False, 1)  # a bug is not retried
     assert any(f"job {job} (cleanup_old_events) failed" in r.getMessage() for r in caplog.records)
 
 
 async def test_unknown_job_is_refused_in_process(monkeypatch):
     monkeypatch.setattr(settings, "redis_url", None)
+    queue.install(in_process)
     with pytest.raises(ValueError, match="unknown job"):
         await queue.enqueue("mine_bitcoin")
+
+
+@pytest.fixture
+def no_backend():
+    """nocturne.queue as the core alone leaves it: nothing installed."""
+    previous = queue.installed()
+    queue.install(None)
+    yield
+    queue.install(previous)
+
+
+async def test_enqueue_without_a_backend_says_what_to_install(no_backend, monkeypatch):
+    monkeypatch.setattr(settings, "redis_url", None)
+    for kwargs in ({"days": 10}, {"days": 10, "_job_id": "clean-10"}):
+        with pytest.raises(RuntimeError, match=r"queue\.install\(workers\.main\.in_process\)"):
+            await queue.enqueue("cleanup_old_events", **kwargs)
+    with pytest.raises(RuntimeError, match="no job backend"):
+        await queue.job_state("clean-10")
+
+
+async def test_a_job_called_outside_any_queue_leaves_its_follow_up(no_backend, monkeypatch, caplog):
+    monkeypatch.setattr(settings, "redis_url", None)
+    assert await enqueue_from_job({"fetcher": None}, "sync_shared") is None
+    assert "sync_shared not queued" in caplog.text
+
+
+async def test_arq_mode_needs_a_backend_only_to_name_a_job(no_backend, redis_url, monkeypatch):
+    monkeypatch.setattr(settings, "redis_url", redis_url)
+    try:
+        # The rule for scrape_all lives with the jobs: without it, refuse rather than queue
+        # a second scrape_all under a random id.
+        with pytest.raises(RuntimeError, match="no job backend"):
+            await queue.enqueue("scrape_all")
+        assert await queue.enqueue("scrape_all", _job_id="scrape_all") == "scrape_all"
+        queue.install(in_process)
+        assert await queue.enqueue("scrape_all") is None  # the same id: refused as queued
+        assert await queue.enqueue("scrape_city", city_id="ca--oakland") == "scrape:ca--oakland"
+    finally:
+        await queue.shutdown()
 
 
 def _wait_for(predicate, timeout: float = 30.0) -> bool:

@@ -26,7 +26,14 @@ def free_port() -> int:
 
 @contextmanager
 def serve(app: FastAPI) -> Iterator[str]:
-    """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL."""
+    """Serve ``app`` on 127.0.0.1 until the block ends; yields the base URL.
+
+    The job backend is installed as the app module installs it, so routes that enqueue
+    (subscribe, scrape) name and run jobs as they do in the app.
+    """
+    from nocturne import queue
+    from workers.main import in_process
+
     port = free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_config=None, lifespan="on", access_log=False
@@ -39,11 +46,14 @@ def serve(app: FastAPI) -> Iterator[str]:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the API server did not start")
         time.sleep(0.02)
+    previous = queue.installed()
+    queue.install(in_process)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
         thread.join(10)
+        queue.install(previous)
 
 
 def make_event(

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import httpx
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from nocturne import queue
 from nocturne.settings import settings
 from scrapers.errors import FetchError
+from workers.jobs.ids import default_job_id
+
+log = logging.getLogger(__name__)
 
 
 def backoff(job_try: int, *, base: float | None = None, cap: float = 3600.0) -> float:
@@ -38,12 +43,22 @@ def describe(exc: BaseException) -> str:
 
 
 async def enqueue_from_job(ctx: dict[str, Any], job: str, **kwargs: Any) -> str | None:
-    """Queue another job from inside a job: on the worker's Redis, or in-process."""
-    from nocturne import queue
+    """Queue another job from inside a job: on the worker's Redis, or in-process.
 
-    job_id = kwargs.pop("_job_id", None) or queue.default_job_id(job, (), kwargs)
+    A job called directly (``python -m scrapers scrape`` runs ``scrape_city`` itself) has
+    no queue without Redis unless its caller installed one; its own work is done, so the
+    follow-up is left to the schedule rather than failing the job.
+    """
+    job_id = kwargs.pop("_job_id", None) or default_job_id(job, (), kwargs)
     redis = ctx.get("redis")
     if redis is not None:
         queued = await redis.enqueue_job(job, _job_id=job_id, **kwargs)
         return queued.job_id if queued else None
+    if queue.installed() is None and not settings.redis_url:
+        log.warning(
+            "%s not queued: no job queue in this process (install workers.main.in_process "
+            "into nocturne.queue to run follow-up jobs here)",
+            job,
+        )
+        return None
     return await queue.enqueue(job, _job_id=job_id, **kwargs)
