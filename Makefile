@@ -14,7 +14,9 @@ export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 export PYTHONPATH := $(CURDIR)
 
+# Where `make run` serves; links in emails follow it while PUBLIC_URL is unset.
 PORT ?= 3000
+export PORT
 
 .PHONY: install run prod test test-fast test-e2e lint format bench migrate clean
 

@@ -22,3 +22,4 @@ def test_compose_file_parses_and_matches_the_real_start_commands():
     assert f"reflex {make_run}" in app_cmd
     # Secrets are required, not defaulted.
     assert "${SECRET_KEY:?" in (ROOT / "docker-compose.yml").read_text()
+    assert "PUBLIC_URL: ${PUBLIC_URL:?" in (ROOT / "docker-compose.yml").read_text()
