@@ -13,6 +13,12 @@ export BUN_INSTALL_CACHE_DIR := $(CURDIR)/.bun-cache
 export REFLEX_TELEMETRY_ENABLED := false
 export REFLEX_CHECK_LATEST_VERSION := false
 export PYTHONPATH := $(CURDIR)
+# The registry npm uses (the one that works here): Reflex otherwise times its own choice of
+# two registries on every fresh REFLEX_DIR ("Failed to connect to registry.npmmirror.com").
+ifndef NPM_CONFIG_REGISTRY
+NPM_CONFIG_REGISTRY := $(shell npm config get registry 2>/dev/null)
+endif
+export NPM_CONFIG_REGISTRY
 
 # Where `make run` serves; links in emails follow it while PUBLIC_URL is unset.
 PORT ?= 3000
@@ -37,7 +43,7 @@ migrate: install
 	$(PY) -m scripts.prestart
 
 run: install migrate
-	$(BIN)/reflex run --env prod --frontend-port $(PORT) --backend-port $(PORT)
+	$(BIN)/reflex run --env prod --frontend-port $(PORT) --backend-port $(PORT) --loglevel warning
 
 # Production mode on one machine: PostgreSQL, Redis, 2 app processes, 2 arq workers, nginx.
 prod: install

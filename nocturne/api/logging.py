@@ -89,6 +89,10 @@ def configure_logging() -> None:
     level = logging.getLevelName(settings.log_level.upper())
     if isinstance(level, int):
         root.setLevel(level)
+        # Reflex compares the models with the database at every start (alembic autogenerate):
+        # a dozen INFO lines about alembic's plugins. Migrations run in scripts/prestart,
+        # which logs as alembic.ini says.
+        logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     # Our access line carries the request id; uvicorn's own would repeat it without one.
     logging.getLogger("uvicorn.access").propagate = False
 
