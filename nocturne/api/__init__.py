@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from nocturne import queue
-from nocturne.api import admin, email_routes, feeds, public, ratelimit
+from nocturne.api import admin, docs, email_routes, feeds, public, ratelimit
 from nocturne.api.logging import RequestIdMiddleware, configure_logging
 from nocturne.api.security import (
     BodySizeLimitMiddleware,
@@ -82,11 +82,13 @@ def create_api() -> FastAPI:
         title="Nocturne API",
         version="1.0",
         description=DESCRIPTION,
-        docs_url="/api/docs",
-        redoc_url="/api/redoc",
+        # /api/docs and /api/redoc come from nocturne.api.docs: FastAPI's own load from a CDN
+        docs_url=None,
+        redoc_url=None,
         openapi_url="/api/openapi.json",
         lifespan=_lifespan,
     )
+    docs.install(api)
     api.add_exception_handler(RequestValidationError, _validation_error)
     api.add_exception_handler(OperationalError, _database_down)
     # Admin first: POST /scrape/all must win over POST /scrape/{city_id}.
