@@ -30,7 +30,10 @@ def _page(title: str, body: str, *, status: int = 200) -> HTMLResponse:
     html = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex"><title>{escape(title)} · Nocturne</title></head>
+<meta name="robots" content="noindex"><title>{escape(title)} · Nocturne</title>
+<link rel="icon" href="/favicon.ico" sizes="32x32">
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<link rel="manifest" href="/manifest.webmanifest"></head>
 <body style="margin:0;background:#111114;color:#ececf1;font-family:Helvetica,Arial,sans-serif;">
 <main style="max-width:520px;margin:12vh auto;padding:0 24px;line-height:1.5;">
 <p style="letter-spacing:2px;text-transform:uppercase;color:#a98bff;font-weight:bold;">Nocturne</p>
