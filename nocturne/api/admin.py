@@ -15,7 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from nocturne import crud, feeds, queue
-from nocturne.api.deps import PRINTABLE, SessionDep
+from nocturne.api.deps import PRINTABLE, SessionDep, field_error
 from nocturne.api.ratelimit import read_limit
 from nocturne.api.schemas import (
     CityFeedIn,
@@ -223,7 +223,7 @@ def list_feeds(session: SessionDep, city_id: Text = None) -> list[CityFeedOut]:
     "/feeds",
     response_model=CityFeedOut,
     status_code=201,
-    responses={422: {"model": Problem, "description": "Unknown city or kind, bad URL"}},
+    responses={400: {"model": Problem, "description": "Body is not UTF-8 JSON"}},
 )
 def add_feed(body: CityFeedIn, session: SessionDep) -> CityFeedOut:
     """Add a feed to a city (the city's existing entry when the URL is already there)."""
@@ -231,8 +231,8 @@ def add_feed(body: CityFeedIn, session: SessionDep) -> CityFeedOut:
         feed = feeds.add_city_feed(
             session=session, city_id=body.city_id, name=body.name, url=body.url, kind=body.kind
         )
-    except ValueError as exc:
-        raise HTTPException(status_code=422, detail=str(exc)) from exc
+    except ValueError as exc:  # unknown city or kind, a URL that is not http(s)/webcal
+        raise field_error(("body",), str(exc)) from None
     session.commit()
     return _feed_out(feed)
 

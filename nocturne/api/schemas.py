@@ -12,7 +12,7 @@ from nocturne.cards import price_label
 from nocturne.cities import CITY_BY_ID, City
 from nocturne.crud import event_sources
 from nocturne.models import Event
-from scrapers.sites import SOURCE_NAMES
+from scrapers.sites import SITES, SOURCE_NAMES
 
 # The registry's source names, as an enum in the OpenAPI document.
 Source = Literal[SOURCE_NAMES]  # type: ignore[valid-type]
@@ -287,14 +287,19 @@ class ScrapeAllOut(BaseModel):
     queued: bool
 
 
+FeedKind = Literal[tuple(n for n, s in SITES.items() if s.from_feeds)]  # type: ignore[valid-type]
+CityId = Literal[tuple(CITY_BY_ID)]  # type: ignore[valid-type]
+
+
 class CityFeedIn(BaseModel):
-    city_id: str = Field(max_length=80, examples=["ny--brooklyn"])
-    name: str = Field(min_length=1, max_length=200, examples=["Elsewhere Brooklyn"])
+    city_id: CityId = Field(examples=["ny--brooklyn"])
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Elsewhere Brooklyn"])
     url: str = Field(
         max_length=2000,
+        pattern=r"^([hH][tT][tT][pP][sS]?|[wW][eE][bB][cC][aA][lL])://\S+$",
         description="An iCalendar feed (http, https or webcal) or a page with schema.org events",
     )
-    kind: str = Field(description="The source that reads it: ical or schema_org", max_length=20)
+    kind: FeedKind = Field(description="The source that reads it (ical, schema_org)")
 
 
 class CityFeedOut(BaseModel):

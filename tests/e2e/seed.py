@@ -8,7 +8,8 @@ from nocturne.cities import require_city
 from nocturne.crud import upsert_events
 from nocturne.db import session_scope
 from scrapers.event import ScrapedEvent
-from scrapers.sites import CITY_SOURCES as SOURCES
+
+SOURCES = ("eventbrite", "meetup", "luma")  # the seeded city page spreads its events over these
 
 XSS_TITLE = "<img src=x onerror=alert(1)>"
 _NAMES = (

@@ -682,12 +682,14 @@ def test_admin_adds_lists_and_removes_city_feeds(admin: httpx.Client) -> None:
     assert [f["id"] for f in listed] == [feed["id"]]
     assert admin.get("/feeds", params={"city_id": "il--chicago"}).json() == []
     for bad, reason in [
-        ({**body, "city_id": "xx--nowhere"}, "unknown city"),
-        ({**body, "kind": "myspace"}, "unknown feed kind"),
-        ({**body, "url": "ftp://calendar.example/x.ics"}, "http(s) or webcal"),
+        ({**body, "city_id": "xx--nowhere"}, "city_id"),
+        ({**body, "kind": "myspace"}, "kind"),
+        ({**body, "url": "ftp://calendar.example/x.ics"}, "url"),
+        ({**body, "name": "   "}, "name"),
     ]:
         refused = admin.post("/feeds", json=bad)
-        assert refused.status_code == 422 and reason in refused.text, refused.text
+        assert refused.status_code == 422, refused.text
+        assert reason in refused.json()["message"], refused.text
     assert admin.delete(f"/feeds/{feed['id']}").status_code == 204
     assert admin.delete(f"/feeds/{feed['id']}").status_code == 404
     assert admin.get("/feeds").json() == []
