@@ -15,7 +15,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from nocturne.cities import get_city
-from nocturne.models import CityFeed, FeedStatus, utcnow
+from nocturne.models import CityFeed, FeedStatus
 from nocturne.settings import ROOT
 
 SEED_FILE = ROOT / "data" / "feeds.csv"
@@ -88,12 +88,15 @@ def list_city_feeds(
     return list(session.exec(stmt))
 
 
+def _existing(session: Session, city_id: str, url: str) -> CityFeed | None:
+    stmt = select(CityFeed).where(CityFeed.city_id == city_id, CityFeed.url == url)
+    return session.exec(stmt).first()
+
+
 def add_city_feed(*, session: Session, city_id: str, name: str, url: str, kind: str) -> CityFeed:
     """Add a feed (or return the city's existing one with that URL). The caller commits."""
     seed = validate_feed(city_id=city_id, name=name, url=url, kind=kind)
-    existing = session.exec(
-        select(CityFeed).where(CityFeed.city_id == seed.city_id, CityFeed.url == seed.url)
-    ).first()
+    existing = _existing(session, seed.city_id, seed.url)
     if existing is not None:
         return existing
     feed = CityFeed(city_id=seed.city_id, name=seed.name, url=seed.url, kind=seed.kind)
@@ -112,35 +115,15 @@ def remove_city_feed(*, session: Session, feed_id: int) -> bool:
     return True
 
 
-def set_feed_status(*, session: Session, feed_id: int, status: FeedStatus) -> CityFeed | None:
-    feed = session.get(CityFeed, feed_id)
-    if feed is not None:
-        feed.status, feed.updated_at = status, utcnow()
-        session.add(feed)
-        session.flush()
-    return feed
-
-
 def seed_city_feeds(*, session: Session, seeds: Iterable[FeedSeed] | None = None) -> int:
     """Add the reviewed feeds that are not in the table yet; returns how many were added.
-    Removed or edited entries are left alone: the table is the truth once seeded."""
+    Edited entries are left alone; a seeded feed an admin removed comes back at the next
+    start until it is taken out of data/feeds.csv too."""
     added = 0
     for seed in read_seed_file() if seeds is None else seeds:
-        exists = session.exec(
-            select(CityFeed.id).where(CityFeed.city_id == seed.city_id, CityFeed.url == seed.url)
-        ).first()
-        if exists is None:
+        if _existing(session, seed.city_id, seed.url) is None:
             feed = CityFeed(city_id=seed.city_id, name=seed.name, url=seed.url, kind=seed.kind)
             session.add(feed)
             added += 1
     session.flush()
     return added
-
-
-def feed_names(*, session: Session, feed_ids: Iterable[int]) -> dict[int, str]:
-    """Feed names by id, for crediting events ("via Elsewhere Brooklyn calendar")."""
-    ids = sorted(set(feed_ids))
-    if not ids:
-        return {}
-    rows = session.exec(select(CityFeed.id, CityFeed.name).where(col(CityFeed.id).in_(ids)))
-    return {fid: name for fid, name in rows if fid is not None}

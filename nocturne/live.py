@@ -25,8 +25,6 @@ from urllib.parse import urlsplit
 
 import redis.asyncio as aioredis
 
-# re-exported for workers/jobs/scrape.py until it imports nocturne.cards
-from nocturne.cards import event_card as event_card
 from nocturne.settings import settings
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,12 @@ from scrapers.normalize import filter_for_city
 from scrapers.sites.base import CityLike, CityRequest, FetchMode, Site
 
 if TYPE_CHECKING:
+    from nocturne.settings import Settings
     from scrapers.fetch import CityContext, Fetcher
 
 log = logging.getLogger(__name__)
 
-_DROP_REASONS = ("spam", "past", "online")
+DROP_REASONS = ("spam", "past", "online")  # what filter_for_city counts as left out
 
 
 @dataclass(slots=True)
@@ -71,6 +72,11 @@ class SiteUrls:
 def site_base(site: Site, base_urls: Mapping[str, str]) -> str:
     """The root a site's requests go to: the configured override, else its real root."""
     return (base_urls.get(site.name) or site.default_base).rstrip("/")
+
+
+def site_options(settings: Settings) -> dict[str, object]:
+    """What sites' first requests may read of the settings (Meetup's search keywords)."""
+    return {"keywords": list(settings.scrape_meetup_keywords)}
 
 
 def city_requests(
@@ -129,7 +135,7 @@ class _Crawl:
         kept, counts = filter_for_city(events, now=self.now)
         fresh = [e for e in kept if e.link not in self.seen]
         self.seen.update(e.link for e in fresh)
-        drops = {k: counts[k] for k in _DROP_REASONS if counts.get(k)}
+        drops = {k: counts[k] for k in DROP_REASONS if counts.get(k)}
         return Page(
             source=self.site.name,
             url=url,
@@ -164,8 +170,7 @@ async def crawl(
     settings = fetcher.settings
     base_urls = settings.source_base_urls
     if requests is None:
-        options = {"keywords": list(settings.scrape_meetup_keywords)}
-        requests = city_requests(site, city, base_urls, options)
+        requests = city_requests(site, city, base_urls, site_options(settings))
     limit = max(1, max_pages if max_pages is not None else settings.scrape_max_pages)
     state = _Crawl(
         site,
@@ -197,4 +202,12 @@ async def crawl(
                 log.info("%s %s: stopped at the page limit (%d)", site.name, city.id, limit)
 
 
-__all__ = ["Page", "SiteUrls", "city_requests", "crawl", "site_base"]
+__all__ = [
+    "DROP_REASONS",
+    "Page",
+    "SiteUrls",
+    "city_requests",
+    "crawl",
+    "site_base",
+    "site_options",
+]

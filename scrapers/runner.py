@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from scrapers.crawl import DROP_REASONS
 from scrapers.event import ScrapedEvent
 from scrapers.normalize import filter_for_city
 from scrapers.sites import SITES, SOURCE_NAMES, detect_site, get_site
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_DROP_REASONS = ("spam", "past", "online")
 _LONG_AGO = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -107,7 +107,7 @@ def load_files_to_db(
         summary = summaries.setdefault(source, SourceSummary(source=source))
         summary.pages += 1
         summary.found += len(kept)
-        summary.dropped += sum(counts[k] for k in _DROP_REASONS)
+        summary.dropped += sum(counts[k] for k in DROP_REASONS)
         summary.past += sum(1 for e in kept if (e.end or e.start) < now)
         if kept:
             new, updated = save_events(city_id=city.id, events=kept)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from nocturne import live
+from nocturne.cards import event_card
 from nocturne.cities import CITIES, City, city_for_place, get_city
 from nocturne.crud import (
     close_abandoned_scrape_runs,
@@ -37,7 +38,7 @@ from nocturne.feeds import list_city_feeds
 from nocturne.models import CityFeed, Event, EventStatus, ScrapeRun, utcnow
 from nocturne.settings import settings
 from scrapers.crawl import Page as CrawledPage
-from scrapers.crawl import city_requests, crawl
+from scrapers.crawl import city_requests, crawl, site_options
 from scrapers.event import ScrapedEvent
 from scrapers.sites import CITY_SOURCES, SITES, SOURCE_NAMES, CityRequest, Site
 from workers.jobs.common import backoff, describe, enqueue_from_job, is_transient
@@ -86,7 +87,7 @@ class SourceOutcome:
 
 
 def _targets(city: City, wanted: Sequence[str], feeds: Sequence[CityFeed]) -> list[Target]:
-    options = {"keywords": list(settings.scrape_meetup_keywords)}
+    options = site_options(settings)
     targets = [
         Target(site=SITES[name], label=name)
         for name in wanted
@@ -189,7 +190,7 @@ def _save_page(
                     event.feed_id = feed_id  # the feed that first listed it
                     session.add(event)
                 session.flush()
-                return [live.event_card(e) for e in result.new], len(result.updated)
+                return [event_card(e) for e in result.new], len(result.updated)
         except IntegrityError:
             if attempt == _SAVE_TRIES:
                 raise
