@@ -57,6 +57,8 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_event_city_start", "city_id", "start_at"),
         sa.Index("ix_event_last_scraped", "last_scraped"),
+        # The city page's default listing: a city's after-dark events by start.
+        sa.Index("ix_event_city_after_dark_start", "city_id", "after_dark", "start_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -86,7 +88,19 @@ class Event(SQLModel, table=True):
     is_free: bool | None = None
     image_url: str | None = Field(default=None, max_length=2000)
     description: str | None = None
+    # The source's own categories and keywords, as it lists them.
+    source_tags: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
+    )
+    # Computed by scrapers.tags.classify (rules RULES_VERSION = rules_version): slugs of
+    # scrapers.tags.TAGS, whether it belongs in the after-dark listing and why, the age limit.
     tags: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    after_dark: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    after_dark_reasons: list[str] = Field(
+        default_factory=list, sa_type=sa.JSON, sa_column_kwargs={"server_default": "[]"}
+    )
+    age: str | None = Field(default=None, max_length=10)
+    rules_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     status: str = Field(default=EventStatus.scheduled, max_length=20)
     is_online: bool = False
     missed_scrapes: int = 0

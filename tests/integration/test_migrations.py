@@ -1,5 +1,7 @@
 """Alembic builds the whole schema from empty and removes it again, on both backends."""
 
+import json
+
 import sqlalchemy as sa
 from sqlmodel import SQLModel
 
@@ -88,3 +90,60 @@ def test_city_feeds_migration_keeps_existing_events_and_runs(db_url):
     assert [tuple(r) for r in runs] == [("luma", 3, None)]
     assert feeds == 0
     engine.dispose()
+
+
+def test_event_tags_migration_moves_source_tags(db_url):
+    """0005 -> 0006 on events holding their source's tags: the tags move to source_tags,
+    nothing else changes, and the events wait for the classifier (rules_version 0)."""
+    migrate(db_url, "0005")
+    engine = get_engine(db_url)
+    now = "2026-12-01 20:00:00+00:00"
+    rows = [
+        ("Warehouse rave", "https://19hz.info/e/1", '["techno", "acid", "21+"]'),
+        ("Career fair", "https://www.eventbrite.com/e/2", '["Business & Professional"]'),
+        ("Untagged", "https://lu.ma/e/3", "[]"),
+    ]
+    with engine.begin() as conn:
+        for title, link, tags in rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO event (title, link, links, source, sources, city_id, start_at,"
+                    " timezone, local_date, local_time, venue, tags, status, is_online,"
+                    " missed_scrapes, first_seen, last_scraped, created_at, updated_at)"
+                    " VALUES (:title, :link, '[]', 'eventbrite', ',eventbrite,', 'il--chicago',"
+                    " :t, 'America/Chicago', '2026-12-01', '14:00', 'Loft', :tags, 'scheduled',"
+                    " false, 0, :t, :t, :t, :t)"
+                ),
+                {"title": title, "link": link, "tags": tags, "t": now},
+            )
+    migrate(db_url, "0006")
+    with engine.connect() as conn:
+        got = [tuple(r) for r in conn.execute(sa.select(*_event_columns(conn)).order_by("id"))]
+        indexes = {i["name"]: i["column_names"] for i in sa.inspect(conn).get_indexes("event")}
+    assert got == [
+        ("Warehouse rave", "Loft", ["techno", "acid", "21+"], [], False, [], None, 0),
+        ("Career fair", "Loft", ["Business & Professional"], [], False, [], None, 0),
+        ("Untagged", "Loft", [], [], False, [], None, 0),
+    ]
+    assert indexes["ix_event_city_after_dark_start"] == ["city_id", "after_dark", "start_at"]
+
+    # And back: the source's tags return to `tags`.
+    migrate(db_url, "0005", down=True)
+    with engine.connect() as conn:
+        back = conn.execute(sa.text("SELECT tags FROM event ORDER BY id")).scalars().all()
+    assert [json.loads(t) if isinstance(t, str) else t for t in back] == [
+        ["techno", "acid", "21+"],
+        ["Business & Professional"],
+        [],
+    ]
+    engine.dispose()
+
+
+def _event_columns(conn: sa.Connection) -> list[sa.ColumnElement]:
+    """The 0006 columns typed as JSON/Boolean, so both backends decode them alike."""
+    names = ["title", "venue", "source_tags", "tags", "after_dark", "after_dark_reasons", "age",
+             "rules_version"]  # fmt: skip
+    types = {"source_tags": sa.JSON(), "tags": sa.JSON(), "after_dark_reasons": sa.JSON(),
+             "after_dark": sa.Boolean()}  # fmt: skip
+    table = sa.table("event", *(sa.column(n, types.get(n)) for n in names), sa.column("id"))
+    return [table.c[n] for n in names]
