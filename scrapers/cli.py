@@ -14,8 +14,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from scrapers.clean import zone
 from scrapers.errors import ScraperError, UnrecognizedPage
-from scrapers.normalize import zone
 from scrapers.sites import SITES, detect_site
 
 

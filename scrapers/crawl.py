@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from scrapers.dedupe import filter_for_city
 from scrapers.errors import BlockedPage, UnrecognizedPage
 from scrapers.event import ScrapedEvent
-from scrapers.normalize import filter_for_city
 from scrapers.sites.base import CityLike, CityRequest, FetchMode, Site
 
 if TYPE_CHECKING:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from scrapers.crawl import DROP_REASONS
+from scrapers.dedupe import filter_for_city
 from scrapers.event import ScrapedEvent
-from scrapers.normalize import filter_for_city
 from scrapers.sites import SITES, SOURCE_NAMES, detect_site, get_site
 from scrapers.sites.common import looks_like_json
 

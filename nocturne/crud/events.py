@@ -15,8 +15,8 @@ from sqlmodel import Session, col, select
 
 from nocturne.cities import require_city
 from nocturne.models import CityVersion, Event, EventLink, EventStatus, utcnow
+from scrapers.dedupe import same_event
 from scrapers.event import ScrapedEvent
-from scrapers.normalize import same_event
 
 # Fields a re-scrape may change; a change to any of them makes the event "updated".
 _TRACKED = (
@@ -151,7 +151,7 @@ def upsert_events(
     """Insert new events and update changed ones. The caller commits.
 
     A listing finds its stored event by any of its source links (``event_link``), or, for
-    a listing from another source, by :func:`scrapers.normalize.same_event` (start within
+    a listing from another source, by :func:`scrapers.dedupe.same_event` (start within
     30 minutes, similar title, same place): the stored event then gains the link. A source
     keeps authority over the events it first listed; other sources only fill gaps, so two
     sources never flip an event's fields back and forth. Running the same batch twice

@@ -15,18 +15,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote_plus, unquote_plus, urlsplit, urlunsplit
 
-from scrapers.errors import MalformedItem
-from scrapers.event import ScrapedEvent, Source, Status
-from scrapers.normalize import (
+from scrapers.clean import (
     canonical_link,
     clean_text,
     is_date_only,
     join_address,
-    merge_events,
     parse_datetime,
     parse_price,
     to_float,
 )
+from scrapers.dedupe import merge_events
+from scrapers.errors import MalformedItem
+from scrapers.event import ScrapedEvent, Source, Status
 
 log = logging.getLogger(__name__)
 

@@ -21,9 +21,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs, quote_plus, urlsplit
 
-from scrapers.errors import MalformedItem, UnrecognizedPage
-from scrapers.event import ScrapedEvent, Status
-from scrapers.normalize import (
+from scrapers.clean import (
     SITE_BASES,
     canonical_link,
     clean_text,
@@ -33,6 +31,8 @@ from scrapers.normalize import (
     to_float,
     zone,
 )
+from scrapers.errors import MalformedItem, UnrecognizedPage
+from scrapers.event import ScrapedEvent, Status
 from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import (
     assigned_json,

@@ -59,9 +59,7 @@ from icalendar import (
 from icalendar.parser.ical.calendar import CalendarIcalParser
 from icalendar.prop import vRecur
 
-from scrapers.errors import MalformedItem, ScraperError, UnrecognizedPage
-from scrapers.event import ScrapedEvent, Status
-from scrapers.normalize import (
+from scrapers.clean import (
     Price,
     canonical_link,
     clean_text,
@@ -70,6 +68,8 @@ from scrapers.normalize import (
     to_float,
     zone,
 )
+from scrapers.errors import MalformedItem, ScraperError, UnrecognizedPage
+from scrapers.event import ScrapedEvent, Status
 from scrapers.sites.base import Site
 from scrapers.sites.common import collect, merge_by_link
 

@@ -14,9 +14,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from scrapers.errors import MalformedItem, UnrecognizedPage
-from scrapers.event import ScrapedEvent
-from scrapers.normalize import (
+from scrapers.clean import (
     SITE_BASES,
     Price,
     canonical_link,
@@ -27,6 +25,8 @@ from scrapers.normalize import (
     to_float,
     zone,
 )
+from scrapers.errors import MalformedItem, UnrecognizedPage
+from scrapers.event import ScrapedEvent
 from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import (
     collect,

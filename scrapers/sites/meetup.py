@@ -22,9 +22,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus, urlsplit
 
-from scrapers.errors import MalformedItem, UnrecognizedPage
-from scrapers.event import ScrapedEvent, Status
-from scrapers.normalize import (
+from scrapers.clean import (
     SITE_BASES,
     Price,
     canonical_link,
@@ -36,6 +34,8 @@ from scrapers.normalize import (
     to_float,
     zone,
 )
+from scrapers.errors import MalformedItem, UnrecognizedPage
+from scrapers.event import ScrapedEvent, Status
 from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import (
     collect,

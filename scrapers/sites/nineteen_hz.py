@@ -34,9 +34,9 @@ from typing import Any, NamedTuple
 from bs4 import BeautifulSoup
 from bs4.element import Tag
 
+from scrapers.clean import Price, canonical_link, clean_text, parse_price, zone
 from scrapers.errors import MalformedItem, UnrecognizedPage
 from scrapers.event import ScrapedEvent, Status
-from scrapers.normalize import Price, canonical_link, clean_text, parse_price, zone
 from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import collect, merge_by_link
 from scrapers.sites.schema_org import anchor_link

@@ -30,9 +30,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+from scrapers.clean import canonical_link
 from scrapers.errors import MalformedItem, UnrecognizedPage
 from scrapers.event import ScrapedEvent
-from scrapers.normalize import canonical_link
 from scrapers.sites.base import Site
 from scrapers.sites.common import (
     collect,

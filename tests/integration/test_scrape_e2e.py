@@ -19,8 +19,8 @@ from nocturne.cities import require_city
 from nocturne.db import get_engine
 from nocturne.models import Event, EventLink, ScrapeRun
 from nocturne.settings import ROOT, Settings
+from scrapers.dedupe import filter_for_city
 from scrapers.fetch import Fetcher
-from scrapers.normalize import filter_for_city
 from scrapers.sites import eventbrite, luma, meetup
 from tests.support import jobs as support
 from tests.support.services import migrate

@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scrapers.dedupe import dedupe, filter_for_city, spam_reason
 from scrapers.event import ScrapedEvent
-from scrapers.normalize import dedupe, filter_for_city, spam_reason
 from scrapers.sites import SITES, detect_site
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures"

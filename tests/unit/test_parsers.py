@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from scrapers.dedupe import dedupe, filter_for_city
 from scrapers.errors import UnrecognizedPage
 from scrapers.event import ScrapedEvent
-from scrapers.normalize import dedupe, filter_for_city
 from scrapers.sites import SITES, detect_site, eventbrite, luma, meetup, parse_page
 
 PAGES = Path(__file__).resolve().parents[1] / "fixtures" / "pages"
