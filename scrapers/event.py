@@ -17,6 +17,8 @@ class ScrapedEvent:
     ``start``/``end`` are timezone-aware. ``link`` is the canonical http(s) URL and the
     de-duplication key. ``links`` holds every source link once cross-source
     de-duplication has merged listings (``link`` first).
+    ``tags`` are the source's own categories or keywords (19hz genres, Eventbrite tags, ical
+    CATEGORIES), not the vocabulary of :mod:`scrapers.tags`.
     ``date_only`` means the source gave days but no time of day: ``start``/``end`` are then
     midnight (local) of those days and must not be shown as times.
     """
@@ -43,6 +45,7 @@ class ScrapedEvent:
     is_online: bool = False
     links: list[str] = field(default_factory=list)
     date_only: bool = False
+    age: str | None = None  # a key of scrapers.tags.AGES ("21+"), where the source states it
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
