@@ -234,7 +234,8 @@ def _place_fields(
         elif not street and locality and name.split(",")[0].strip().casefold() == locality:
             # "Toronto, ON": the source hides the address until one registers.
             name = None
-    geo = place.get("geo") if isinstance(place.get("geo"), dict) else {}
+    geo = place.get("geo")
+    geo = geo if isinstance(geo, dict) else {}
     lat = to_float(geo.get("latitude", place.get("latitude")))
     lng = to_float(geo.get("longitude", place.get("longitude")))
     if lat is None or lng is None or not (-90 <= lat <= 90 and -180 <= lng <= 180):

@@ -198,7 +198,8 @@ def _from_server(event: dict[str, Any], base: str, tz: str | None) -> ScrapedEve
         end = None
     venue = event.get("primary_venue") or event.get("venue")
     venue = venue if isinstance(venue, dict) else {}
-    address = venue.get("address") if isinstance(venue.get("address"), dict) else {}
+    address = venue.get("address")
+    address = address if isinstance(address, dict) else {}
     lat = to_float(address.get("latitude"))
     lng = to_float(address.get("longitude"))
     if lat is None or lng is None:

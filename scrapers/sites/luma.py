@@ -26,7 +26,7 @@ from scrapers.clean import (
     zone,
 )
 from scrapers.errors import MalformedItem, UnrecognizedPage
-from scrapers.event import ScrapedEvent
+from scrapers.event import ScrapedEvent, Status
 from scrapers.sites.base import CityLike, CityRequest, Site
 from scrapers.sites.common import (
     collect,
@@ -185,7 +185,9 @@ def _from_entry(entry: dict[str, Any], tz: str | None) -> ScrapedEvent:
         name = clean_text(tag.get("name") if isinstance(tag, dict) else tag)
         if name and name not in tags:
             tags.append(name)
-    status = "cancelled" if event.get("is_canceled") or event.get("is_cancelled") else "scheduled"
+    status: Status = (
+        "cancelled" if event.get("is_canceled") or event.get("is_cancelled") else "scheduled"
+    )
     api_id = event.get("api_id") or entry.get("api_id")
     return ScrapedEvent(
         title=title,
