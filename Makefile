@@ -24,7 +24,7 @@ export NPM_CONFIG_REGISTRY
 PORT ?= 3000
 export PORT
 
-.PHONY: install run prod test test-fast test-e2e lint format bench migrate clean
+.PHONY: install run demo prod test test-fast test-e2e lint format bench migrate clean
 
 install: $(VENV)/.installed .tools/.installed
 
@@ -44,6 +44,13 @@ migrate: install
 
 run: install migrate
 	$(BIN)/reflex run --env prod --frontend-port $(PORT) --backend-port $(PORT) --loglevel warning
+
+# A machine without internet: the project's sample events, dated in the coming two weeks,
+# in the embedded database (New York shows them), then the app as `make run` serves it,
+# without the first-run scrape of every city (AUTOFILL): the sources are out of reach.
+demo: install migrate
+	$(PY) -m scripts.demo
+	AUTOFILL=false $(BIN)/reflex run --env prod --frontend-port $(PORT) --backend-port $(PORT) --loglevel warning
 
 # Production mode on one machine: PostgreSQL, Redis, 2 app processes, 2 arq workers, nginx.
 prod: install
