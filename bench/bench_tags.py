@@ -1,0 +1,129 @@
+"""The classifier measured: precision and recall of ``after_dark`` against hand labels, and
+its cost per 1,000 events beside the parse of the same pages.
+
+    python bench/bench_tags.py             # tables; never fails on figures
+    python bench/bench_tags.py --errors    # also every tune-split event it gets wrong
+
+The labels (tests/data/after_dark_labels.csv: fixture, link, title, after_dark, reason,
+split) are of events on the real pages in ../shared/fixtures. The rules were written
+looking at the "tune" split only; "holdout" is the figure to believe. Single process, so
+the times are per core.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import statistics
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from scrapers.event import ScrapedEvent  # noqa: E402
+from scrapers.tags import RULES_VERSION, classify_scraped  # noqa: E402
+from tests.shared.test_real_fixtures import SHARED, parse  # noqa: E402
+
+LABELS = ROOT / "tests" / "data" / "after_dark_labels.csv"
+
+
+def load_labels(path: Path = LABELS) -> dict[tuple[str, str], dict[str, str]]:
+    """(fixture, link) -> the label row."""
+    with path.open(newline="", encoding="utf-8") as f:
+        return {(row["fixture"], row["link"]): row for row in csv.DictReader(f)}
+
+
+def labelled_events(
+    labels: dict[tuple[str, str], dict[str, str]],
+) -> list[tuple[dict[str, str], ScrapedEvent]]:
+    """Each labelled event of the pages, with its label (a link listed twice on one page,
+    two dates of one show, is judged twice)."""
+    pairs = []
+    for fixture in sorted({f for f, _ in labels}):
+        for event in parse(fixture):
+            row = labels.get((fixture, event.link))
+            if row is not None:
+                pairs.append((row, event))
+    return pairs
+
+
+def scores(pairs: list[tuple[bool, bool]]) -> tuple[int, float | None, float | None]:
+    """(n, precision, recall) of (label, predicted) pairs; None where undefined."""
+    tp = sum(label and got for label, got in pairs)
+    predicted = sum(got for _, got in pairs)
+    actual = sum(label for label, _ in pairs)
+    return (
+        len(pairs),
+        tp / predicted if predicted else None,
+        tp / actual if actual else None,
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "  -  " if value is None else f"{value:.3f}"
+
+
+def _median_seconds(fn: Callable[[], object], runs: int = 7) -> float:
+    fn()
+    samples = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - t0)
+    return statistics.median(samples)
+
+
+def main() -> int:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--errors", action="store_true", help="list the tune split's mistakes")
+    opts = args.parse_args()
+    if not SHARED.is_dir():
+        print(f"no real pages at {SHARED}: nothing to measure")
+        return 0
+    labels = load_labels()
+    pairs = labelled_events(labels)
+    judged = [(row, event, classify_scraped(event)) for row, event in pairs]
+
+    print(f"after_dark against {len(judged)} labelled events (rules version {RULES_VERSION})")
+    print(f"{'split':8} {'source':11} {'n':>4} {'yes':>4} {'precision':>9} {'recall':>7}")
+    for split in ("tune", "holdout"):
+        rows = [(r, e, v) for r, e, v in judged if r["split"] == split]
+        by_source: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
+        for row, _, verdict in rows:
+            by_source[row["fixture"].split("/")[0]].append(
+                (row["after_dark"] == "yes", verdict.after_dark)
+            )
+        for source, got in [
+            *sorted(by_source.items()),
+            ("all", [p for v in by_source.values() for p in v]),
+        ]:
+            n, precision, recall = scores(got)
+            yes = sum(label for label, _ in got)
+            print(f"{split:8} {source:11} {n:>4} {yes:>4} {_fmt(precision):>9} {_fmt(recall):>7}")
+    if opts.errors:
+        for row, event, verdict in judged:
+            if row["split"] == "tune" and verdict.after_dark != (row["after_dark"] == "yes"):
+                print(
+                    f"  wrong: {event.title[:60]!r} labelled {row['after_dark']} "
+                    f"({row['reason']}); said {verdict.reasons}"
+                )
+
+    pages = sorted({row["fixture"] for row in labels.values()})
+    events = [event for page in pages for event in parse(page)]
+    parse_s = _median_seconds(lambda: [parse(page) for page in pages])
+    classify_s = _median_seconds(lambda: [classify_scraped(event) for event in events])
+    per_k = 1000 / len(events)
+    print(
+        f"\n{len(events)} events on {len(pages)} pages: parse {parse_s * per_k * 1000:.1f} ms "
+        f"per 1,000 events, classify {classify_s * per_k * 1000:.1f} ms per 1,000 "
+        f"({classify_s / parse_s:.2f}x the parse)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
