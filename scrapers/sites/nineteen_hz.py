@@ -18,9 +18,10 @@ to the next day (``10pm-3am``), a row without hours is a ``date_only`` event.
 
 The town in parentheses is stored as the event's ``address`` (:func:`town_of` reads it
 back for the city mapping). A stated age limit is kept as the last tag (``21+``, ``18+``,
-``all ages``). The row's link is the title's; without one, the first link of the links
-cell; without any, the page URL with an anchor of the date and title. The same event
-listed twice (same link, same day) is merged.
+``all ages``) and, when it is one of :data:`scrapers.tags.AGES`, as the event's ``age``.
+The row's link is the title's; without one, the first link of the links cell; without
+any, the page URL with an anchor of the date and title. The same event listed twice (same
+link, same day) is merged.
 """
 
 from __future__ import annotations
@@ -113,6 +114,7 @@ _AGE_RE = re.compile(
     r"^(?:(?P<n>\d{1,2})\s*(?:\+|_|and\s+(?:over|up))|(?P<all>all\s*ages?))$", re.IGNORECASE
 )
 _AGE_TAG_RE = re.compile(r"^(?:\d{1,2}\+|all ages)$")
+_AGES = {"21+": "21+", "18+": "18+", "all ages": "all-ages"}  # age_tag -> tags.AGES key
 _STATE_OR_ZIP_RE = re.compile(r"^(?:[A-Z]{2}(?:\s+\d{5})?|\d{5})$")
 _CANCELLED_RE = re.compile(r"\bcancell?ed\b", re.IGNORECASE)
 _POSTPONED_RE = re.compile(r"\bpostponed\b", re.IGNORECASE)
@@ -500,6 +502,7 @@ class _RowReader:
             tags=tags,
             status=_status(title),
             date_only=date_only,
+            age=_AGES.get(age or ""),
         )
 
 
