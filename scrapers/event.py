@@ -56,6 +56,7 @@ class ScrapedEvent:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ScrapedEvent:
         data = dict(data)
+        data.pop("classified", None)  # what `parse` adds: the classifier's verdict
         data["start"] = datetime.fromisoformat(data["start"])
         data["end"] = datetime.fromisoformat(data["end"]) if data.get("end") else None
         return cls(**data)

@@ -23,6 +23,7 @@ from workers.inprocess import InProcess
 from workers.jobs.cleanup import cleanup_old_events
 from workers.jobs.email import send_confirmation, send_weekly_digests
 from workers.jobs.ids import default_job_id
+from workers.jobs.retag import retag_events
 from workers.jobs.scrape import SCRAPE_MAX_TRIES, SCRAPE_TIMEOUT_S, scrape_all, scrape_city
 from workers.jobs.sync import SYNC_MAX_TRIES, sync_shared
 
@@ -76,6 +77,7 @@ FUNCTIONS: list[Function] = [
     func(sync_shared, max_tries=SYNC_MAX_TRIES, timeout=settings.job_timeout(900), keep_result=0),
     func(send_confirmation, max_tries=5, timeout=settings.job_timeout(120)),
     func(send_weekly_digests, max_tries=3, timeout=settings.job_timeout(3600)),
+    func(retag_events, max_tries=3, timeout=settings.job_timeout(1800)),
 ]
 
 CRON_JOBS: list[CronJob] = [
@@ -100,6 +102,14 @@ CRON_JOBS: list[CronJob] = [
     # Hourly: the job picks the cities whose local time is Monday DIGEST_LOCAL_HOUR, so
     # every time zone gets its digest at its own 09:00 whatever the server's zone.
     cron(send_weekly_digests, minute=0, timeout=settings.job_timeout(3600)),
+    # Events classified by older rules (after a deploy that changed scrapers/tags.py): at a
+    # worker's start, and hourly for the in-process schedule, which has no start-up runs.
+    cron(
+        retag_events,
+        minute=40,
+        run_at_startup=True,
+        timeout=settings.job_timeout(1800),
+    ),
 ]
 
 

@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Required, TypedDict, Unpack
 
-from sqlalchemy import Row, Select, func, or_
+from sqlalchemy import ColumnElement, Row, Select, Text, cast, func, or_
 from sqlmodel import Session, col, select
 
 from nocturne.cities import require_city
 from nocturne.models import CityVersion, Event, EventLink, EventStatus, utcnow
 from scrapers.dedupe import same_event
 from scrapers.event import ScrapedEvent
+from scrapers.tags import RULES_VERSION, classify
 
 # Fields a re-scrape may change; a change to any of them makes the event "updated".
 _TRACKED = (
@@ -33,7 +34,7 @@ _TRACKED = (
     "is_free",
     "image_url",
     "description",
-    "tags",
+    "source_tags",
     "status",
     "is_online",
     "source_event_id",
@@ -81,7 +82,7 @@ def _event_values(scraped: ScrapedEvent, city_id: str) -> dict[str, object]:
         "is_free": scraped.is_free,
         "image_url": scraped.image_url,
         "description": scraped.description,
-        "tags": list(scraped.tags),
+        "source_tags": list(scraped.tags),
         "status": scraped.status,
         "is_online": scraped.is_online,
     }
@@ -111,9 +112,53 @@ def as_scraped(row: Event) -> ScrapedEvent:
         venue=row.venue, address=row.address, latitude=row.latitude, longitude=row.longitude,
         price_min=row.price_min, price_max=row.price_max, currency=row.currency,
         is_free=row.is_free, image_url=row.image_url, description=row.description,
-        tags=list(row.tags), status=row.status, is_online=row.is_online,  # type: ignore[arg-type]
-        links=list(row.links), date_only=row.local_time == "",
+        tags=list(row.source_tags), status=row.status, is_online=row.is_online,  # type: ignore[arg-type]
+        links=list(row.links), date_only=row.local_time == "", age=row.age,
     )  # fmt: skip
+
+
+def classification(
+    *,
+    title: str,
+    description: str | None,
+    venue: str | None,
+    start_at: datetime,
+    end_at: datetime | None,
+    timezone: str,
+    local_time: str,
+    is_free: bool | None,
+    price_min: float | None,
+    is_online: bool,
+    source: str,
+    source_tags: Sequence[str],
+    age: str | None,
+) -> dict[str, Any]:
+    """The computed columns of an event (``tags``, ``after_dark``, its reasons, ``age``,
+    ``rules_version``) from :func:`scrapers.tags.classify` of its stored fields."""
+    verdict = classify(
+        title=title, description=description, venue=venue, start=start_at, end=end_at,
+        timezone=timezone, is_free=is_free, price_min=price_min, is_online=is_online,
+        date_only=local_time == "", source=source, source_tags=source_tags, age=age,
+    )  # fmt: skip
+    return {
+        "tags": list(verdict.tags),
+        "after_dark": verdict.after_dark,
+        "after_dark_reasons": list(verdict.reasons),
+        "age": verdict.age,
+        "rules_version": RULES_VERSION,
+    }
+
+
+_CLASSIFIED_FROM = (
+    "title", "description", "venue", "start_at", "end_at", "timezone", "local_time", "is_free",
+    "price_min", "is_online", "source", "source_tags", "age",
+)  # fmt: skip
+COMPUTED = ("tags", "after_dark", "after_dark_reasons", "age", "rules_version")
+
+
+def classify_row(row: Event) -> dict[str, Any]:
+    """:func:`classification` of a stored event (the age it holds counts as stated)."""
+    return classification(**{name: getattr(row, name) for name in _CLASSIFIED_FROM})
 
 
 def _fill_gaps(winner: dict[str, object], other: dict[str, object]) -> dict[str, object]:
@@ -188,6 +233,9 @@ def upsert_events(
             row = _find_cross_source(session=session, city_id=city_id, ev=ev, cache=rows)
         values = _event_values(ev, city_id)
         if row is None:
+            values |= classification(
+                **{name: values[name] for name in _CLASSIFIED_FROM if name != "age"}, age=ev.age
+            )
             row = Event(**values, first_seen=now, last_scraped=now, created_at=now, updated_at=now)
             session.add(row)
             session.flush()
@@ -211,6 +259,10 @@ def upsert_events(
         for name in ("link", "source", "city_id", "timezone"):
             values.pop(name, None)
         changed = any(getattr(row, name) != values[name] for name in _TRACKED)
+        values |= classification(
+            **{n: values.get(n, getattr(row, n)) for n in _CLASSIFIED_FROM if n != "age"},
+            age=ev.age or row.age,
+        )
         for name, value in values.items():
             setattr(row, name, value)
         for lk in links:
@@ -226,6 +278,42 @@ def upsert_events(
             result.unchanged += 1
     session.flush()
     return result
+
+
+@dataclass(slots=True)
+class RetagResult:
+    checked: int = 0
+    changed: int = 0
+
+
+def retag_events(*, session: Session, everything: bool = False, batch: int = _BATCH) -> RetagResult:
+    """Classify again the stored events whose ``rules_version`` is older than
+    :data:`scrapers.tags.RULES_VERSION` (every event with ``everything``).
+
+    Only the computed columns change: not ``updated_at``, nor anything the sources gave. A
+    changed event's ``synced_at`` is cleared so the shared mirror gets its new tags. Commits
+    after each batch, so an interrupted run keeps its progress; a second run changes nothing.
+    """
+    result = RetagResult()
+    last_id = 0
+    while True:
+        stmt = select(Event).where(col(Event.id) > last_id)
+        if not everything:
+            stmt = stmt.where(Event.rules_version < RULES_VERSION)
+        rows = list(session.exec(stmt.order_by(col(Event.id)).limit(batch)))
+        if not rows:
+            return result
+        for row in rows:
+            result.checked += 1
+            computed = classify_row(row)
+            if any(getattr(row, name) != computed[name] for name in COMPUTED[:-1]):
+                result.changed += 1
+                row.synced_at = None
+            for name, value in computed.items():
+                if getattr(row, name) != value:
+                    setattr(row, name, value)
+        last_id = rows[-1].id  # type: ignore[assignment]
+        session.commit()
 
 
 def local_day_bounds(city_id: str, first: date, last: date) -> tuple[datetime, datetime]:
@@ -251,6 +339,9 @@ class EventQuery(TypedDict, total=False):
     source: str | None
     free: bool | None
     q: str | None
+    after_dark: bool | None
+    tags: Sequence[str]
+    age: str | None
     include_online: bool
     include_gone: bool
     limit: int
@@ -282,6 +373,9 @@ def events_statement(
     source: str | None = None,
     free: bool | None = None,
     q: str | None = None,
+    after_dark: bool | None = None,
+    tags: Sequence[str] = (),
+    age: str | None = None,
     include_online: bool = False,
     include_gone: bool = False,
     limit: int = 100,
@@ -291,8 +385,9 @@ def events_statement(
     """``stmt`` (a select of events or their columns) narrowed to a city's listing, ordered
     by start, filtered by local dates and the usual filters.
 
-    With neither date given, events that have not yet ended are listed. ``after`` is a
-    keyset cursor: (start_at, id) of the last event of the previous page.
+    With neither date given, events that have not yet ended are listed. ``tags`` keeps the
+    events carrying any of them. ``after`` is a keyset cursor: (start_at, id) of the last
+    event of the previous page.
     """
     stmt = stmt.where(Event.city_id == city_id)
     if start_date or end_date:
@@ -334,6 +429,12 @@ def events_statement(
                 func.lower(func.coalesce(Event.description, "")).like(pattern, escape="\\"),
             )
         )
+    if after_dark is not None:
+        stmt = stmt.where(col(Event.after_dark).is_(after_dark))
+    if tags:
+        stmt = stmt.where(or_(*(has_tag(tag) for tag in tags)))
+    if age:
+        stmt = stmt.where(Event.age == age)
     if not include_online:
         stmt = stmt.where(col(Event.is_online).is_(False))
     if not include_gone:
@@ -344,6 +445,12 @@ def events_statement(
             or_(Event.start_at > a_start, (Event.start_at == a_start) & (col(Event.id) > a_id))
         )
     return stmt.order_by(col(Event.start_at), col(Event.id)).offset(offset).limit(limit)
+
+
+def has_tag(tag: str) -> ColumnElement[bool]:
+    """Events whose computed tags hold ``tag``: the quoted slug in the JSON text, which
+    matches alike on PostgreSQL and SQLite (slugs are letters and hyphens only)."""
+    return cast(Event.tags, Text).like(f'%"{tag}"%')
 
 
 def city_version(*, session: Session, city_id: str) -> int:

@@ -43,6 +43,7 @@ def test_worker_settings_register_every_job_and_the_schedule():
         "sync_shared",
         "send_confirmation",
         "send_weekly_digests",
+        "retag_events",
     }
     by_name = {cj.name: cj for cj in WorkerSettings.cron_jobs}
     start = datetime(2030, 6, 3, 0, 0, 30).astimezone()  # a Monday
@@ -210,7 +211,8 @@ def test_arq_check_reads_a_live_workers_health(app_db, redis_url):
         worker.kill()
         stderr = worker.communicate()[1]
         client.close()
-    assert "Starting worker for 10 functions" in stderr  # 6 jobs + 4 cron
+    functions = len(WorkerSettings.functions) + len(WorkerSettings.cron_jobs)
+    assert f"Starting worker for {functions} functions" in stderr
     down = subprocess.run(check, cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert down.returncode == 1
 

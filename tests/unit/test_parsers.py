@@ -270,7 +270,12 @@ def test_cli_parse_prints_the_events(capsys: pytest.CaptureFixture[str]) -> None
     page = PAGES / "meetup" / "find_page.html"
     spec = _expected(page)
     assert main(["parse", str(page), "--url", spec["url"], "--tz", spec["tz"]]) == 0
-    assert json.loads(capsys.readouterr().out) == spec["events"]
+    printed = json.loads(capsys.readouterr().out)
+    verdicts = [event.pop("classified") for event in printed]  # the classifier's, per event
+    assert printed == spec["events"]
+    assert [v["tags"][0] for v in verdicts[:2]] == ["tech", "online"]
+    assert [v["after_dark"] for v in verdicts[:2]] == [False, False]
+    assert all(set(v) == {"tags", "after_dark", "after_dark_reasons", "age"} for v in verdicts)
     assert main(["parse", str(page), "--city", "il--chicago"]) == 0  # site detected, zone too
     assert len(json.loads(capsys.readouterr().out)) == len(spec["events"])
 
