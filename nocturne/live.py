@@ -6,8 +6,13 @@ process. Without it (the embedded mode) they fan out in memory to subscribers in
 process, which is where the in-process jobs run too.
 
 Message types: ``scrape_started``, ``source_started``, ``events`` (the new events as cards
-of :mod:`nocturne.cards`, published as each page is saved), ``source_finished``,
-``source_failed``, ``scrape_finished``.
+of :mod:`nocturne.cards`, published as each page is saved), ``source_retrying`` (with the
+``retry_at`` epoch second of its next try), ``source_finished``, ``source_failed``,
+``scrape_finished`` (with ``retry_at`` when the whole scrape will be tried again).
+
+The latest status message of a city's scrape and of each of its sources is also kept
+(:func:`status`), in Redis beside the channel or in this process's memory, so a tab that
+opens while a refresh runs shows what the tabs already watching show.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -34,6 +40,7 @@ MESSAGE_TYPES = frozenset(
         "scrape_started",
         "source_started",
         "events",
+        "source_retrying",
         "source_finished",
         "source_failed",
         "scrape_finished",
@@ -41,6 +48,10 @@ MESSAGE_TYPES = frozenset(
 )
 # A subscriber that stops reading loses its oldest messages rather than blocking publishers.
 _QUEUE_SIZE = 1000
+# How long a scrape's last status is kept after its last message (longer than a scrape).
+STATUS_TTL_SECONDS = 3600
+_STATUS_TYPES = MESSAGE_TYPES - {"events"}
+_status: dict[str, dict[str, tuple[float, dict[str, Any]]]] = {}  # embedded mode
 
 _local: dict[str, set[asyncio.Queue[dict[str, Any]]]] = defaultdict(set)
 # redis.asyncio clients belong to the loop that made them; keep one per loop and URL.
@@ -89,19 +100,68 @@ async def publish(city_id: str, message: dict[str, Any]) -> None:
     the job that published it.
     """
     message = {**message, "city_id": city_id}
+    field = _status_field(message)
     if settings.redis_url:
+        data = json.dumps(message, default=str)
         try:
-            await _client(settings.redis_url).publish(
-                channel(city_id), json.dumps(message, default=str)
-            )
+            async with _client(settings.redis_url).pipeline(transaction=True) as pipe:
+                if field is not None:
+                    key = _status_key(city_id)
+                    if field == "scrape_started":
+                        pipe.delete(key)
+                    pipe.hset(key, field, data)
+                    pipe.expire(key, STATUS_TTL_SECONDS)
+                pipe.publish(channel(city_id), data)
+                await pipe.execute()
         except (aioredis.RedisError, OSError) as exc:
             log.warning("live: publish to %s failed: %s", city_id, exc)
         return
+    if field is not None:
+        now = time.monotonic()
+        if field == "scrape_started":
+            _status.pop(city_id, None)
+        kept = _status.setdefault(city_id, {})
+        kept[field] = (now + STATUS_TTL_SECONDS, message)
     for queue in list(_local.get(city_id, ())):
         if queue.full():
             with contextlib.suppress(asyncio.QueueEmpty):
                 queue.get_nowait()
         queue.put_nowait(message)
+
+
+def _status_key(city_id: str) -> str:
+    return f"nocturne:{_redis_db(settings.redis_url)}:live-status:{city_id}"
+
+
+def _status_field(message: dict[str, Any]) -> str | None:
+    """Where a status message is kept: one slot for the scrape's start, one for its end,
+    one per source (its latest message); None for what is not status (events)."""
+    kind = message.get("type")
+    if kind not in _STATUS_TYPES:
+        return None
+    if kind in ("scrape_started", "scrape_finished"):
+        return str(kind)
+    return f"source:{message.get('source')}"
+
+
+def _status_order(message: dict[str, Any]) -> int:
+    return {"scrape_started": 0, "scrape_finished": 2}.get(str(message.get("type")), 1)
+
+
+async def status(city_id: str) -> list[dict[str, Any]]:
+    """The kept status of the city's latest scrape, to replay in order (its start, the
+    latest message of each source, its end); empty when none is kept.
+
+    Raises what Redis raises: a caller that can do without it catches that.
+    """
+    if settings.redis_url:
+        raw = await _client(settings.redis_url).hgetall(_status_key(city_id))
+        messages = [json.loads(v) for v in raw.values()]
+    else:
+        now = time.monotonic()
+        kept = _status.get(city_id, {})
+        messages = [m for expiry, m in kept.values() if expiry > now]
+    return sorted(messages, key=_status_order)
 
 
 class Subscription:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from scrapers.dedupe import filter_for_city
-from scrapers.errors import BlockedPage, UnrecognizedPage
+from scrapers.errors import BlockedPage, FetchError, UnrecognizedPage
 from scrapers.event import ScrapedEvent
 from scrapers.sites.base import CityLike, CityRequest, FetchMode, Site
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DROP_REASONS = ("spam", "past", "online")  # what filter_for_city counts as left out
+END_OF_LISTING_STATUSES = frozenset({404, 410})  # a page past the first: no more pages
 
 
 @dataclass(slots=True)
@@ -164,8 +165,9 @@ async def crawl(
     URL for feed-driven sites). From each, next pages are followed while a page has events
     and names a next one, ``max_pages`` at most (``SCRAPE_MAX_PAGES``). Events are
     upcoming, in-person and not spam; each is yielded once. The very first page being
-    unrecognisable raises UnrecognizedPage; a later one is logged and ends its chain.
-    BlockedPage and FetchError propagate.
+    unrecognisable raises UnrecognizedPage; a later one is logged and ends its chain, as
+    does a next page answering 404/410 or listing nothing. Other BlockedPage and
+    FetchError propagate.
     """
     settings = fetcher.settings
     base_urls = settings.source_base_urls
@@ -191,6 +193,12 @@ async def crawl(
                     if first:
                         raise
                     log.warning("%s; ending this listing here", exc)
+                    break
+                except FetchError as exc:
+                    # A next page that is not there: the listing ended, nothing failed.
+                    if number == 1 or exc.status not in END_OF_LISTING_STATUSES:
+                        raise
+                    log.info("%s; the listing ends at page %d", exc, number - 1)
                     break
                 first = False
                 yield state.page(url, number, events, via)

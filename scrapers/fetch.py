@@ -295,6 +295,13 @@ class CityContext:
             self._context = None
 
 
+def _timed_out(exc: BaseException) -> bool:
+    """A timeout rather than a refused or broken connection (httpx, Playwright, asyncio)."""
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return True
+    return type(exc).__name__ == "TimeoutError" or "TIMED_OUT" in str(exc)
+
+
 def _is_tracker(url: str) -> bool:
     host = (urlsplit(url).hostname or "").lower()
     return any(host == s or host.endswith("." + s) for s in BLOCKED_HOST_SUFFIXES)
@@ -529,11 +536,12 @@ class Fetcher:
 
     def _check(self, source: str, url: str, answer: _Answer) -> None:
         status = answer.status
+        wait = retry_after_seconds(answer.headers.get("retry-after"))
         if status in (401, 403, 407, 429) or (status == 503 and block_reason(answer.text)):
             refused = block_reason(answer.text, status) or "refused"
-            raise BlockedPage(source, url, refused, status=status)
+            raise BlockedPage(source, url, refused, status=status, retry_after=wait)
         if status >= 400:
-            raise FetchError(source, url, "unexpected answer", status=status)
+            raise FetchError(source, url, "unexpected answer", status=status, retry_after=wait)
         reason = block_reason(answer.text)
         if reason:
             raise BlockedPage(source, url, reason, status=status)
@@ -556,7 +564,8 @@ class Fetcher:
                     )
             except (httpx.TransportError, PlaywrightError, TimeoutError) as exc:
                 if n == tries:
-                    raise FetchError(source, url, f"network error: {exc!r}"[:300]) from exc
+                    message = f"network error: {exc!r}"[:300]
+                    raise FetchError(source, url, message, timed_out=_timed_out(exc)) from exc
                 wait = backoff_delay(n, base=base, cap=cap)
                 log.info("%s: %s failed (%r); again in %.1fs", source, url, exc, wait)
                 await asyncio.sleep(wait)

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from nocturne import queue
 from nocturne.settings import settings
-from scrapers.errors import FetchError
+from scrapers.errors import TRANSIENT_REASONS, ScraperError
 from workers.jobs.ids import default_job_id
 
 log = logging.getLogger(__name__)
@@ -24,9 +24,10 @@ def backoff(job_try: int, *, base: float | None = None, cap: float = 3600.0) -> 
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Worth retrying: the network, a timeout, a 429/5xx, a database that went away."""
-    if isinstance(exc, FetchError):
-        return exc.status is None or exc.status == 429 or exc.status >= 500
+    """Worth retrying: the network, a timeout, a 429/5xx, a database that went away (a
+    scraper error by its reason: see ``scrapers.errors.TRANSIENT_REASONS``)."""
+    if isinstance(exc, ScraperError):
+        return exc.reason in TRANSIENT_REASONS
     if isinstance(exc, OperationalError):
         return True
     if isinstance(exc, DBAPIError):

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import statistics
+import time
 import uuid
 from bisect import bisect_right
 from collections.abc import AsyncIterator, Sequence
@@ -39,6 +40,7 @@ from nocturne.models import CityFeed, Event, EventStatus, ScrapeRun, utcnow
 from nocturne.settings import settings
 from scrapers.crawl import Page as CrawledPage
 from scrapers.crawl import city_requests, crawl, site_options
+from scrapers.errors import reason_of, recorded, retry_after_of
 from scrapers.event import ScrapedEvent
 from scrapers.sites import CITY_SOURCES, SITES, SOURCE_NAMES, CityRequest, Site
 from workers.jobs.common import backoff, describe, enqueue_from_job, is_transient
@@ -79,7 +81,10 @@ class SourceOutcome:
     dropped: int = 0
     gone: int = 0
     pages: int = 0
-    error: str | None = None
+    error: str | None = None  # as recorded: scrapers.errors.recorded()
+    reason: str | None = None  # why it failed or stopped early (scrapers.errors.REASONS)
+    stopped_at: int | None = None  # a partial listing: the page it could not get
+    wait: float | None = None  # seconds a rate-limiting site asked for
     transient: bool = False
     complete: bool = True  # the listing ended before the page cap
     seen: set[str] = field(default_factory=set)
@@ -378,9 +383,11 @@ async def _scrape_target(
     run_id = await asyncio.to_thread(_start_run, city.id, source, target.feed_id)
     await live.publish(city.id, started)
     for attempt in range(1, SOURCE_TRIES + 1):
+        stopped_at = 1  # the page this try is on
         try:
             async for page in _crawl(ctx, city, target):
                 outcome.pages += 1
+                stopped_at += 1
                 outcome.dropped += page.dropped
                 fresh = [e for e in page.events if e.link not in outcome.seen]
                 outcome.seen.update(e.link for e in page.events)
@@ -397,36 +404,62 @@ async def _scrape_target(
                         city.id, {"type": "events", "source": target.key, "events": cards}
                     )
             outcome.status, outcome.error, outcome.transient = "ok", None, False
+            outcome.reason = outcome.stopped_at = None
             break
         except asyncio.CancelledError:
             raise
         except Exception as exc:
-            outcome.status, outcome.error = "failed", describe(exc)
+            outcome.reason, outcome.wait = reason_of(exc), retry_after_of(exc)
+            outcome.stopped_at = stopped_at if stopped_at > 1 else None
+            outcome.error = recorded(outcome.reason, describe(exc), page=outcome.stopped_at)
             outcome.transient = is_transient(exc)
-            if not outcome.transient or attempt == SOURCE_TRIES:
-                log.warning("scrape %s/%s failed: %s", city.id, target.key, outcome.error)
+            # Pages saved before the error (this try or an earlier one) make it partial.
+            outcome.status = "partial" if outcome.pages else "failed"
+            delay = max(backoff(attempt, base=settings.job_retry_seconds / 6), outcome.wait or 0)
+            if (
+                not outcome.transient
+                or attempt == SOURCE_TRIES
+                or delay > settings.scrape_max_wait_seconds
+            ):
+                log.warning(
+                    "scrape %s/%s %s: %s", city.id, target.key, outcome.status, outcome.error
+                )
                 break
-            delay = backoff(attempt, base=settings.job_retry_seconds / 6)
             log.info("scrape %s/%s: %s; again in %.1fs", city.id, target.key, outcome.error, delay)
+            await live.publish(
+                city.id,
+                {
+                    "type": "source_retrying",
+                    "source": target.key,
+                    "reason": outcome.reason,
+                    "error": outcome.error,
+                    "new": outcome.new,
+                    "retry_at": time.time() + delay,
+                },
+            )
             await asyncio.sleep(delay)
+            await live.publish(city.id, {**started, "attempt": attempt + 1})
     outcome.found = len(outcome.seen)
     await asyncio.to_thread(_finish, city.id, run_id, outcome, since)
-    if outcome.status == "failed":
-        await live.publish(
-            city.id, {"type": "source_failed", "source": target.key, "error": outcome.error}
-        )
-    else:
-        await live.publish(
-            city.id,
-            {
-                "type": "source_finished",
-                "source": target.key,
-                "found": outcome.found,
-                "new": outcome.new,
-                "updated": outcome.updated,
-            },
-        )
+    await live.publish(city.id, _finished_message(target.key, outcome))
     return outcome
+
+
+def _finished_message(key: str, outcome: SourceOutcome) -> dict[str, Any]:
+    """The live message of a source's end: its counts, and for a failure (or a listing it
+    could not finish) why, in a reason of ``scrapers.errors.REASONS``."""
+    counts = {"found": outcome.found, "new": outcome.new, "updated": outcome.updated}
+    message: dict[str, Any] = {"type": "source_finished", "source": key, **counts}
+    if outcome.status == "failed":
+        message["type"] = "source_failed"
+    if outcome.reason is not None:
+        message |= {
+            "error": outcome.error,
+            "reason": outcome.reason,
+            "stopped_at": outcome.stopped_at,
+            "wait": outcome.wait,
+        }
+    return message
 
 
 @contextlib.asynccontextmanager
@@ -508,7 +541,18 @@ async def scrape_city(
             "updated": sum(o.updated for o in outcomes),
             "failed_sources": failed,
         }
-        await live.publish(city_id, {"type": "scrape_finished", **summary})
+        job_try = int(ctx.get("job_try", 1))
+        retry = bool(targets) and all(o.status == "failed" and o.transient for o in outcomes)
+        retry_in = backoff(job_try) if retry and job_try < SCRAPE_MAX_TRIES else None
+        finished: dict[str, Any] = {
+            "type": "scrape_finished",
+            **summary,
+            "sources": len(targets),
+            "reasons": sorted({o.reason for o in outcomes if o.status == "failed" and o.reason}),
+        }
+        if retry_in is not None:
+            finished["retry_at"] = time.time() + retry_in
+        await live.publish(city_id, finished)
     summary["sources"] = {
         key: {
             "status": o.status,
@@ -519,17 +563,14 @@ async def scrape_city(
             "pages": o.pages,
             "dropped": o.dropped,
             "error": o.error,
+            "reason": o.reason,
         }
         for key, o in zip(keys, outcomes, strict=True)
     }
     if settings.shared_database_url and (summary["new"] or summary["updated"]):
         await enqueue_from_job(ctx, "sync_shared")
-    job_try = int(ctx.get("job_try", 1))
-    every_source_transient = bool(targets) and all(
-        o.status == "failed" and o.transient for o in outcomes
-    )
-    if every_source_transient and job_try < SCRAPE_MAX_TRIES:
-        raise Retry(defer=backoff(job_try))
+    if retry_in is not None:  # every source failed, each for a reason that may pass
+        raise Retry(defer=retry_in)
     return summary
 
 
