@@ -121,28 +121,50 @@ def load_files_to_db(
 
 def add_arguments(commands: argparse._SubParsersAction, handler: Callable[[str], Any]) -> None:
     """Declare the ``scrape`` and ``load`` subcommands (called by ``scrapers.cli``)."""
+    from scrapers.cli import HelpFormatter
+
     scrape = commands.add_parser(
         "scrape",
         help="fetch cities' events from every source into the database",
         description=(
-            "Fetch, parse and store the events of one or more cities, from every source "
-            "(or those named with --source) and the cities' calendar feeds. Progress goes "
-            "to stderr, a JSON summary per source to stdout; exit 1 when a source failed."
+            "Fetch, parse and store the events of one or more cities now, from every source "
+            "(or those named with --source) and the cities' calendar feeds, in this shell "
+            "(no worker needed). Sites are asked politely: SCRAPE_DELAY_SECONDS between "
+            "requests to a site. Progress goes to stderr, a JSON summary per source to "
+            "stdout; the exit status is 1 when a source failed."
         ),
-        epilog="example: python -m scrapers scrape il--chicago --source luma --max-pages 2",
+        epilog=(
+            "examples:\n"
+            "  python -m scrapers scrape il--chicago\n"
+            "  python -m scrapers scrape il--chicago ny--brooklyn --source luma --max-pages 2"
+        ),
+        formatter_class=HelpFormatter,
     )
     scrape.add_argument("city", nargs="*", metavar="CITY_ID", help="e.g. il--chicago")
-    scrape.add_argument("--city", dest="cities", action="append", default=[], help="repeatable")
+    scrape.add_argument(
+        "--city",
+        dest="cities",
+        action="append",
+        default=[],
+        metavar="CITY_ID",
+        help="a city too (repeatable)",
+    )
     scrape.add_argument(
         "--source",
         "--site",
         dest="sources",
         action="append",
         choices=SOURCE_NAMES,
-        help="only this source (repeatable; default: all)",
+        metavar="SOURCE",
+        help=f"only this source (repeatable; default: all): {', '.join(SOURCE_NAMES)}",
     )
-    scrape.add_argument("--max-pages", type=int, help="pages per source (SCRAPE_MAX_PAGES)")
-    scrape.add_argument("--no-progress", action="store_true", help="no progress bar")
+    scrape.add_argument(
+        "--max-pages",
+        type=int,
+        metavar="N",
+        help="listing pages per source (default: the SCRAPE_MAX_PAGES setting)",
+    )
+    scrape.add_argument("--no-progress", action="store_true", help="no progress lines")
     scrape.set_defaults(handler=handler("scrape_command"))
 
     load = commands.add_parser(
@@ -150,14 +172,28 @@ def add_arguments(commands: argparse._SubParsersAction, handler: Callable[[str],
         help="store the events of saved pages, feeds or `parse` output",
         description=(
             "Parse saved pages (HTML, iCalendar feeds, API answers, or the JSON that "
-            "`parse` prints) and store their events for a city. Prints a JSON summary per "
-            "source, with how many stored events are already past."
+            "`parse` prints) and store their events for a city, as a scrape would: a link "
+            "already stored is updated, not added twice. Prints a JSON summary per source, "
+            "and says how many of the stored events are already over (they do not show "
+            "among coming events)."
         ),
-        epilog="example: python -m scrapers load saved/chicago.html --city il--chicago",
+        epilog=(
+            "examples:\n"
+            "  python -m scrapers load saved/chicago.html --city il--chicago\n"
+            "  python -m scrapers load venue.ics events.json --city ny--brooklyn --skip-past"
+        ),
+        formatter_class=HelpFormatter,
     )
     load.add_argument("files", nargs="+", metavar="FILE", help="saved page, feed or JSON")
-    load.add_argument("--city", metavar="CITY_ID", required=True)
-    load.add_argument("--site", choices=sorted(SITES), help="default: detected from content")
+    load.add_argument(
+        "--city", metavar="CITY_ID", required=True, help="the city the events belong to"
+    )
+    load.add_argument(
+        "--site",
+        choices=sorted(SITES),
+        metavar="SITE",
+        help=f"{', '.join(sorted(SITES))} (default: told from the content)",
+    )
     load.add_argument("--skip-past", action="store_true", help="leave out events already over")
     load.set_defaults(handler=handler("load_command"))
 

@@ -1,8 +1,9 @@
-"""``python -m workers digest``: preview a city's digest, or run the weekly send.
+"""Preview a city's weekly email digest, or send the digests now.
 
-python -m workers digest --city il--chicago --preview out.html   # render, send nothing
-python -m workers digest --send                                  # the due cities now
-python -m workers digest --send --city il--chicago [--week 2026-11-23]
+examples:
+  python -m workers digest --city il--chicago --preview out.html   # render, send nothing
+  python -m workers digest --send                                  # the due cities now
+  python -m workers digest --send --city il--chicago [--week 2026-11-23]
 """
 
 from __future__ import annotations

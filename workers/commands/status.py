@@ -140,7 +140,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser("status", help="queued/running jobs and the last run per city")
+    parser = subparsers.add_parser(
+        "status",
+        help="queued and running jobs, and the last scrape of each city",
+        description=(
+            "Show the jobs queued and running (with REDIS_URL: read from Redis, with the\n"
+            "workers' last health report) and, for each city scraped so far, the last run\n"
+            "of each source: its outcome, events found/new, and how long ago."
+        ),
+        epilog="examples:\n  python -m workers status\n  python -m workers status --all --json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--all", action="store_true", help="list cities never scraped too")
     parser.set_defaults(handler=run)
