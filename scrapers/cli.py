@@ -14,10 +14,13 @@ import sys
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from scrapers.clean import zone
 from scrapers.errors import ScraperError, UnrecognizedPage
+from scrapers.event import ScrapedEvent
 from scrapers.sites import SITES, detect_site
+from scrapers.tags import RULES_VERSION, classify_scraped
 
 
 def _city_zone(city_id: str) -> str:
@@ -55,7 +58,34 @@ def _parse_command(args: argparse.Namespace) -> int:
     except ScraperError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    json.dump([ev.to_json() for ev in events], sys.stdout, ensure_ascii=False, indent=2)
+    json.dump([_with_verdict(ev) for ev in events], sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    return 0
+
+
+def _with_verdict(event: ScrapedEvent) -> dict[str, Any]:
+    """The event's JSON (``tags`` stay the source's, so ``load`` reads it back) with what
+    the classifier makes of it under ``classified``."""
+    verdict = classify_scraped(event)
+    return {
+        **event.to_json(),
+        "classified": {
+            "tags": list(verdict.tags),
+            "after_dark": verdict.after_dark,
+            "after_dark_reasons": list(verdict.reasons),
+            "age": verdict.age,
+        },
+    }
+
+
+def _retag_command(args: argparse.Namespace) -> int:
+    from nocturne import crud  # the database lives with the app
+    from nocturne.db import session_scope
+
+    with session_scope() as session:
+        result = crud.retag_events(session=session, everything=args.all)
+    summary = {"checked": result.checked, "changed": result.changed, "rules": RULES_VERSION}
+    json.dump(summary, sys.stdout)
     sys.stdout.write("\n")
     return 0
 
@@ -128,7 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Read a saved page, feed or API answer and print its events as JSON. The kind "
             "(Eventbrite, Meetup, Luma, an iCalendar feed, a 19hz table, a page with "
-            "schema.org events) is told from the content unless --site says it."
+            "schema.org events) is told from the content unless --site says it. Each event "
+            "carries `classified`: its tags, after_dark (and why) and age limit."
         ),
         epilog=(
             "examples:\n"
@@ -152,6 +183,19 @@ def build_parser() -> argparse.ArgumentParser:
     from scrapers.runner import add_arguments  # scrape and load: the runner's commands
 
     add_arguments(commands, _runner_command)
+
+    retag = commands.add_parser(
+        "retag",
+        help="classify stored events again after the tag rules changed",
+        description=(
+            "Recompute tags, after_dark and age of the stored events classified with older "
+            "rules than this version's, or of every event with --all. Nothing "
+            "else of an event changes. Prints a JSON summary."
+        ),
+        epilog="example: python -m scrapers retag --all",
+    )
+    retag.add_argument("--all", action="store_true", help="every event, not only stale ones")
+    retag.set_defaults(handler=_retag_command)
     return parser
 
 
