@@ -120,6 +120,8 @@ NINETEEN_HZ_REGIONS: dict[str, str] = {
     "ca--oakland": "BayArea",
     "ca--san-jose": "BayArea",
     "ca--sacramento": "BayArea",
+    "ca--los-angeles": "LosAngeles",
+    "ca--san-diego": "LosAngeles",
     "wa--seattle": "Seattle",
     "or--portland": "ORE",
     "tx--austin": "Texas",
@@ -139,6 +141,7 @@ NINETEEN_HZ_REGIONS: dict[str, str] = {
     "az--phoenix": "Phoenix",
     "az--tucson": "Phoenix",
     "co--denver": "Denver",
+    "il--chicago": "CHI",
 }
 
 # Neighbouring towns a regional listing names for a city's scene.

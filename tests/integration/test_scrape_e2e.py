@@ -1,6 +1,8 @@
 """End to end: the scrape job (real httpx, Chromium where a site needs it) scrapes Chicago
-from the local site server into a real database migrated to head; the CLI's ``scrape``
-(the same job, in-process) and ``load`` too."""
+from the local site server into a real database migrated to head, with all six kinds of
+source (the three big sites, 19hz's region page, a venue's iCalendar feed and a venue's
+schema.org page, the last two as the city's CityFeed rows), in-process and on a real arq
+worker; the CLI's ``scrape`` (the same job, in-process) and ``load`` too."""
 
 from __future__ import annotations
 
@@ -15,16 +17,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
-from nocturne.cities import require_city
-from nocturne.db import get_engine
-from nocturne.models import Event, EventLink, ScrapeRun
+from nocturne.cities import city_for_place, require_city
+from nocturne.db import get_engine, session_scope
+from nocturne.feeds import add_city_feed
+from nocturne.models import CityFeed, Event, EventLink, ScrapeRun
 from nocturne.settings import ROOT, Settings
 from scrapers.dedupe import filter_for_city
 from scrapers.fetch import Fetcher
-from scrapers.sites import eventbrite, luma, meetup
+from scrapers.sites import SITES, eventbrite, luma, meetup, nineteen_hz
 from tests.support import jobs as support
+from tests.support.jobs import Harness
 from tests.support.services import migrate
-from tests.support.site_server import PAGES, SiteServer
+from tests.support.site_server import CHICAGO_FEEDS, PAGES, SiteServer
 from workers.jobs.scrape import scrape_city
 
 CHICAGO = require_city("il--chicago")
@@ -41,8 +45,10 @@ LOCAL_TIMES = {
 ONLINE = "https://www.eventbrite.com/e/intro-to-watercolor-live-online-tickets-2101000000009"
 
 
-def expected_links(srv: SiteServer) -> dict[str, dict[str, object]]:
-    """What the pure parsers make of the shifted pages the server serves: link -> start."""
+def expected_links(srv: SiteServer, *, feeds: bool = False) -> dict[str, dict[str, object]]:
+    """What the pure parsers make of the shifted pages the server serves: link -> start
+    (19hz's rows of Chicago only; with ``feeds``, CHICAGO_FEEDS' events too, read under the
+    URL the crawl hands the parser)."""
     from datetime import UTC, datetime
 
     now = datetime.now(UTC)
@@ -52,12 +58,44 @@ def expected_links(srv: SiteServer) -> dict[str, dict[str, object]]:
         (eventbrite.parse, "eventbrite/search_page2.html", "https://www.eventbrite.com/d/x/"),
         (meetup.parse, "meetup/find_page.html", "https://www.meetup.com/find/"),
         (luma.parse, "luma/discover_chicago.json", "https://api.lu.ma/discover/x"),
+        (nineteen_hz.parse, "19hz/eventlisting_CHI.html", "https://19hz.info/eventlisting_CHI.php"),
     ]
+    if feeds:
+        pages += [
+            (SITES[kind].parse, _fixture_of(srv, path), SITES[kind].default_base + path)
+            for _, path, kind in CHICAGO_FEEDS
+        ]
     for parse, name, url in pages:
         text = srv.page_text(next(r for r in srv.routes if str(r.body) == name))
-        kept, _ = filter_for_city(parse(text, url, tz=CHICAGO.timezone), now=now)
-        out.update({e.link: {"start": e.start, "source": e.source} for e in kept})
+        kept, _ = filter_for_city(parse(text, url, tz=CHICAGO.timezone, now=now), now=now)
+        out.update({e.link: {"start": e.start, "source": e.source} for e in kept if _in_chicago(e)})
     return out
+
+
+def _fixture_of(srv: SiteServer, path: str) -> str:
+    return str(next(r.body for r in srv.routes if r.path == path))
+
+
+def _in_chicago(event: object) -> bool:
+    from scrapers.event import ScrapedEvent
+
+    assert isinstance(event, ScrapedEvent)
+    if event.source != "19hz":
+        return True
+    town = nineteen_hz.town_of(event)
+    return town is not None and city_for_place("19hz", "CHI", town) == CHICAGO
+
+
+def add_chicago_feeds(srv: SiteServer) -> dict[str, int]:
+    """CHICAGO_FEEDS as Chicago's CityFeed rows, on this server: kind -> feed id."""
+    with session_scope() as session:
+        feeds = [
+            add_city_feed(
+                session=session, city_id=CHICAGO.id, name=name, url=srv.base_url + path, kind=kind
+            )
+            for name, path, kind in CHICAGO_FEEDS
+        ]
+        return {f.kind: f.id for f in feeds if f.id is not None}
 
 
 @pytest.fixture
@@ -66,7 +104,7 @@ def pg(pg_url: str) -> str:
     return pg_url
 
 
-app_db = support.app_db  # fixture: settings.database_url on a migrated database
+app_db, mode = support.app_db, support.mode  # fixtures: a migrated app database; job modes
 
 
 async def test_chicago_scraped_from_the_site_server_lands_in_the_database(app_db: str) -> None:
@@ -80,11 +118,13 @@ async def test_chicago_scraped_from_the_site_server_lands_in_the_database(app_db
         hits = [(h.path, h.query.get("page") or h.query.get("keywords")) for h in srv.hits]
 
     assert {s: r["status"] for s, r in first.items()} == dict.fromkeys(
-        ("eventbrite", "meetup", "luma"), "ok"
+        ("eventbrite", "meetup", "luma", "19hz"), "ok"
     )
     assert (first["eventbrite"]["pages"], first["eventbrite"]["found"]) == (3, 10)
     assert (first["meetup"]["pages"], first["meetup"]["found"]) == (2, 5)
     assert (first["luma"]["pages"], first["luma"]["found"]) == (2, 5)
+    # 19hz's Chicago page lists five nights; the one in Milwaukee is no Chicago event.
+    assert (first["19hz"]["pages"], first["19hz"]["found"], first["19hz"]["new"]) == (1, 5, 4)
     assert first["eventbrite"]["dropped"] == 3  # spam, past, online
     assert ("/find/", "art") in hits and ("/d/il--chicago/all-events/", "3") in hits
 
@@ -115,15 +155,120 @@ async def test_chicago_scraped_from_the_site_server_lands_in_the_database(app_db
     assert set(techno.links) >= {TECHNO, LUMA_TECHNO}
     assert len(events) < len(links)
 
-    # Running it again stores nothing new.
+    # Running it again stores nothing new, and leaves 19hz's hand-kept page alone today.
+    assert again.pop("19hz")["status"] == "skipped"
     assert all(r["status"] == "ok" and r["new"] == 0 and r["updated"] == 0 for r in again.values())
-    assert {(r.source, r.status) for r in runs[:3]} == {
+    assert {(r.source, r.status) for r in runs[:4]} == {
         ("eventbrite", "ok"),
         ("meetup", "ok"),
         ("luma", "ok"),
+        ("19hz", "ok"),
     }
-    assert len(runs) == 6 and all(r.finished_at is not None for r in runs)
-    assert {r.source: r.found for r in runs[:3]} == {"eventbrite": 10, "meetup": 5, "luma": 5}
+    assert len(runs) == 7 and all(r.finished_at is not None for r in runs)
+    assert {r.source: r.found for r in runs[:4]} == {
+        "eventbrite": 10,
+        "meetup": 5,
+        "luma": 5,
+        "19hz": 5,
+    }
+    assert srv.count("/eventlisting_CHI.php") == 1
+
+
+async def test_a_city_with_all_six_kinds_of_source(
+    app_db: str, mode: tuple[str, str | None]
+) -> None:
+    """Chicago's three big sites, 19hz's region page, and its two CityFeed rows (a venue's
+    iCalendar feed, a venue's schema.org page), scraped by the job in-process and on an
+    arq worker: each source's run counts what it found and what was new, and every
+    upcoming event of each kind is stored once."""
+    engine = get_engine(app_db)
+    with SiteServer.chicago(latency=0.02) as srv:
+        feed_ids = add_chicago_feeds(srv)
+        settings = Settings(**srv.settings_overrides(scrape_meetup_keywords=["music"]))
+        expected = expected_links(srv, feeds=True)
+        fetcher = Fetcher(settings)
+        async with fetcher, Harness(mode[0], None, mode[1], fetcher=fetcher) as h:
+            assert await h.enqueue("scrape_city", city_id=CHICAGO.id)
+            await h.drain()
+
+    with Session(engine) as session:
+        runs = list(session.exec(select(ScrapeRun).order_by(col(ScrapeRun.id))))
+        links = list(session.exec(select(EventLink)))
+        events = {e.id: e for e in session.exec(select(Event))}
+        feeds = {f.id: f for f in session.exec(select(CityFeed))}
+
+    by_kind = {(r.source, r.feed_id): r for r in runs}
+    assert set(by_kind) == {
+        ("eventbrite", None),
+        ("meetup", None),
+        ("luma", None),
+        ("19hz", None),
+        ("ical", feed_ids["ical"]),
+        ("schema_org", feed_ids["schema_org"]),
+    }, [(r.source, r.feed_id, r.status, r.error) for r in runs]
+    assert all(r.status == "ok" and r.finished_at for r in runs), [
+        (r.source, r.error) for r in runs
+    ]
+    wanted = {kind: {lk for lk, v in expected.items() if v["source"] == kind} for kind in SITES}
+    found = {source: r.found for (source, _), r in by_kind.items()}
+    new = {source: r.new for (source, _), r in by_kind.items()}
+    assert found == {
+        "eventbrite": 10,
+        "meetup": 5,
+        "luma": 5,
+        "19hz": 5,  # with the night in Milwaukee, which is not stored for Chicago
+        "ical": 5,  # a cancelled show and two all-day events among them
+        "schema_org": 6,
+    }
+    assert {k: len(v) for k, v in wanted.items()} == {**found, "19hz": 4}
+    # Eventbrite's and Luma's techno night is one event (new for whichever saved first).
+    assert new["eventbrite"] + new["luma"] == found["eventbrite"] + found["luma"] - 1
+    assert (new["meetup"], new["19hz"], new["ical"], new["schema_org"]) == (5, 4, 5, 6)
+    assert sum(new.values()) == len(events)
+
+    # Every listing of each kind is stored, under the start its parser read; feed events
+    # carry their feed.
+    stored = {(lk.source, lk.link): events[lk.event_id] for lk in links}
+    for kind, kind_links in wanted.items():
+        assert {link for source, link in stored if source == kind} == kind_links, kind
+    for (source, link), event in stored.items():
+        assert event.city_id == CHICAGO.id
+        if event.source == source:
+            assert event.start_at == expected[link]["start"], link
+        if source in ("ical", "schema_org") and event.source == source:
+            assert feeds[event.feed_id].kind == source
+        elif event.source == source:
+            assert event.feed_id is None
+    winter_fair = next(e for e in events.values() if e.title == "Winter Zine Fair")
+    assert winter_fair.local_time == ""  # an all-day feed event stays all-day
+    assert next(e for e in events.values() if e.title == "Basement Jazz Session").status == (
+        "cancelled"
+    )
+    assert all(e.city_id == CHICAGO.id for e in events.values())
+
+
+async def test_19hz_los_angeles_page_feeds_the_cities_of_its_region(app_db: str) -> None:
+    """One region page, several cities: each row is stored under the city its town names
+    (Long Beach and DTLA are Los Angeles, San Diego its own), a town no city claims is
+    left out, and the page is fetched once a day whatever the refresh says."""
+    engine = get_engine(app_db)
+    with SiteServer.chicago() as srv:
+        settings = Settings(**srv.settings_overrides())
+        async with Fetcher(settings) as fetcher:
+            first = await scrape_city({"fetcher": fetcher}, "ca--los-angeles", ["19hz"])
+            again = await scrape_city({"fetcher": fetcher}, "ca--los-angeles", ["19hz"])
+        fetched = srv.count("/eventlisting_LosAngeles.php")
+    assert first["sources"]["19hz"]["status"] == "ok"
+    assert (first["sources"]["19hz"]["found"], first["sources"]["19hz"]["new"]) == (5, 3)
+    assert again["sources"]["19hz"]["status"] == "skipped" and fetched == 1
+    with Session(engine) as session:
+        cities = {e.title: e.city_id for e in session.exec(select(Event))}
+    assert cities == {
+        "Palm Static: Warehouse Edition": "ca--los-angeles",
+        "Sub Club LB: Bass Sessions": "ca--los-angeles",
+        "Lavender Haze: Queer Disco": "ca--los-angeles",
+        "Harbor Lights: House Night": "ca--san-diego",
+    }
 
 
 async def test_a_blocked_source_fails_alone_and_is_recorded(app_db: str) -> None:

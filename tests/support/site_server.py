@@ -1,9 +1,10 @@
-"""A real local HTTP server that plays Eventbrite, Meetup and Luma from saved pages.
+"""A real local HTTP server that plays the sources from saved pages.
 
 Pages are served under each source's real URL paths (``/d/<state>--<city>/all-events/
 ?page=N``, ``/find/?location=...&keywords=...``, the Luma API's
-``/discover/get-paginated-events?...``), with their dates shifted so that the fixtures'
-December 2026 falls a week from today (past events stay past). The server can add
+``/discover/get-paginated-events?...``, 19hz's ``/eventlisting_<region>.php``), and
+calendar feeds and venue pages under paths of their own, with their dates shifted so that
+the fixtures' December 2026 falls a week from today (past events stay past). The server can add
 latency, answer 429 with ``Retry-After`` or a 5xx a given number of times, serve a block
 page, and it records every request. It also speaks Firecrawl's ``POST /v1/scrape``,
 answering from its own pages, so the fetcher's fallback can be tested end to end.
@@ -17,6 +18,7 @@ answering from its own pages, so the fetcher's fallback can be tested end to end
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import socket
 import threading
@@ -53,9 +55,15 @@ def default_shift_days(today: date | None = None) -> int:
 
 
 def shift_dates(text: str, days: int) -> str:
-    """Every valid ``YYYY-MM-DD`` in ``text`` moved by ``days`` (invalid dates kept as is)."""
+    """Every valid ``YYYY-MM-DD`` in ``text`` moved by ``days`` (invalid dates kept as is);
+    in an iCalendar feed its events' dates (``20261205T033000Z``), in a 19hz listing its
+    rows' dates (``Sat: Dec 19``, weekdays included, and the ``2026/12/19`` sort dates)."""
     if not days:
         return text
+    if text.lstrip("\ufeff").startswith("BEGIN:VCALENDAR"):
+        text = _shift_ical(text, days)
+    elif "Event Title @ Venue" in text:
+        text = _shift_19hz(text, days)
 
     def move(match: re.Match[str]) -> str:
         try:
@@ -65,6 +73,62 @@ def shift_dates(text: str, days: int) -> str:
         return (day + timedelta(days=days)).isoformat()
 
     return _DATE_RE.sub(move, text)
+
+
+_ICAL_DATE_RE = re.compile(r"(?<=[:;=,])(20\d{2})(\d{2})(\d{2})(?=T\d{6}|[;,\r\n]|$)")
+_ICAL_WHEN = ("DTSTART", "DTEND", "RECURRENCE-ID", "EXDATE", "RDATE", "RRULE", "DUE")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_HZ_DAY_RE = re.compile(
+    r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun): (" + "|".join(_MONTHS) + r") (\d{1,2})\b"
+)
+_HZ_HOURS_DAY_RE = re.compile(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun): (?=\d|noon|midnight)")
+_HZ_SORT_RE = re.compile(r"(?<=>)(\d{4})/(\d{2})/(\d{2})(?=<)")
+
+
+def _shift_ical(text: str, days: int) -> str:
+    """The dates of a feed's events (not of its VTIMEZONE rules, nor DTSTAMP/CREATED)."""
+
+    def move(match: re.Match[str]) -> str:
+        day = date(int(match[1]), int(match[2]), int(match[3])) + timedelta(days=days)
+        return f"{day:%Y%m%d}"
+
+    out, in_zone = [], False
+    for line in text.splitlines(keepends=True):
+        name = re.split(r"[;:]", line, maxsplit=1)[0].strip().upper()
+        if line.startswith(("BEGIN:VTIMEZONE", "END:VTIMEZONE")):
+            in_zone = line.startswith("BEGIN")
+        elif not in_zone and name in _ICAL_WHEN:
+            line = _ICAL_DATE_RE.sub(move, line)
+        out.append(line)
+    return "".join(out)
+
+
+def _near_anchor(month: int, day: int) -> date:
+    """The date with this month and day nearest FIXTURE_ANCHOR (fixtures span the turn
+    of the year)."""
+    options = []
+    for year in range(FIXTURE_ANCHOR.year - 1, FIXTURE_ANCHOR.year + 2):
+        with contextlib.suppress(ValueError):  # Feb 29
+            options.append(date(year, month, day))
+    return min(options, key=lambda d: abs((d - FIXTURE_ANCHOR).days))
+
+
+def _shift_19hz(text: str, days: int) -> str:
+    def move_day(match: re.Match[str]) -> str:
+        day = _near_anchor(_MONTHS.index(match[2]) + 1, int(match[3])) + timedelta(days=days)
+        return f"{_WEEKDAYS[day.weekday()]}: {_MONTHS[day.month - 1]} {day.day}"
+
+    def move_weekday(match: re.Match[str]) -> str:
+        return f"{_WEEKDAYS[(_WEEKDAYS.index(match[1]) + days) % 7]}: "
+
+    def move_sort(match: re.Match[str]) -> str:
+        day = date(int(match[1]), int(match[2]), int(match[3])) + timedelta(days=days)
+        return f"{day:%Y/%m/%d}"
+
+    text = _HZ_HOURS_DAY_RE.sub(move_weekday, text)
+    text = _HZ_DAY_RE.sub(move_day, text)
+    return _HZ_SORT_RE.sub(move_sort, text)
 
 
 @dataclass(slots=True)
@@ -114,7 +178,7 @@ class _Fault:
 
 
 class SiteServer:
-    """The local stand-in for the three sources (and Firecrawl). A context manager."""
+    """The local stand-in for the sources (and Firecrawl). A context manager."""
 
     def __init__(
         self,
@@ -143,11 +207,12 @@ class SiteServer:
 
     @classmethod
     def chicago(cls, **kwargs: Any) -> SiteServer:
-        """Chicago on all three sources, from the project's fixtures.
+        """Chicago on every source, from the project's fixtures.
 
         Eventbrite: page 1 (browse), page 2, page 3 empty. Meetup: the find page for every
         keyword. Luma: the discover API (by coordinates or place id), then an empty page
-        for the cursor it hands out.
+        for the cursor it hands out. 19hz: the Chicago and Los Angeles region pages. The
+        feeds of CHICAGO_FEEDS: a venue's iCalendar feed and a venue's schema.org page.
         """
         return cls(chicago_routes(), **kwargs)
 
@@ -344,10 +409,24 @@ class SiteServer:
         self.stop()
 
 
+ICS = "text/calendar; charset=utf-8"
+# Calendar feeds and venue pages a test registers as a city's CityFeed rows (their URLs
+# on this server): name, path, kind. The city page credits each by its name.
+CHICAGO_FEEDS: tuple[tuple[str, str, str], ...] = (
+    ("Ember Room calendar", "/calendar/ember-room/basic.ics", "ical"),
+    ("The Lantern Room", "/lantern-room/events/", "schema_org"),
+)
+
+
 def chicago_routes() -> list[Route]:
-    """The fixtures as Chicago's pages, under each source's real paths."""
+    """The fixtures as Chicago's pages, under each source's real paths; 19hz's Chicago and
+    Los Angeles region pages; the Chicago feeds of CHICAGO_FEEDS."""
     eb = "/d/il--chicago/all-events/"
     return [
+        Route("/eventlisting_CHI.php", Path("19hz/eventlisting_CHI.html")),
+        Route("/eventlisting_LosAngeles.php", Path("19hz/eventlisting_LosAngeles.html")),
+        Route(CHICAGO_FEEDS[0][1], Path("ical/venue_feed.ics"), content_type=ICS),
+        Route(CHICAGO_FEEDS[1][1], Path("schema_org/venue_events.html")),
         Route(eb, Path("eventbrite/city_browse.html")),
         Route(eb, Path("eventbrite/city_browse.html"), {"page": "1"}),
         Route(eb, Path("eventbrite/search_page2.html"), {"page": "2"}),
@@ -373,7 +452,9 @@ def page_with(events_html: str, *, title: str = "Events", head: str = "") -> str
 
 __all__ = [
     "BLOCK_PAGE",
+    "CHICAGO_FEEDS",
     "FIXTURE_ANCHOR",
+    "ICS",
     "Hit",
     "Route",
     "SiteServer",
