@@ -105,6 +105,9 @@ def looks_like_json(text: str) -> bool:
 # --------------------------------------------------------------------------- JSON-LD
 
 
+_SUBTYPE_RE = re.compile(r"(?<=[a-z])([A-Z])")
+
+
 def _types(node: dict[str, Any]) -> list[str]:
     kind = node.get("@type")
     if isinstance(kind, str):
@@ -321,6 +324,11 @@ def event_from_jsonld(
         keywords = keywords.split(",")
     if isinstance(keywords, list):
         tags = list(dict.fromkeys(t for t in (clean_text(k) for k in keywords) if t))
+    # a subtype names the kind of event: MusicEvent -> "Music event"
+    for kind in _types(node):
+        named = _SUBTYPE_RE.sub(r" \1", kind).capitalize()
+        if kind != "Event" and is_event_node({"@type": kind}) and named not in tags:
+            tags.insert(0, named)
     return ScrapedEvent(
         title=title,
         link=link,

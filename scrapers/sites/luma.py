@@ -185,6 +185,12 @@ def _from_entry(entry: dict[str, Any], tz: str | None) -> ScrapedEvent:
         name = clean_text(tag.get("name") if isinstance(tag, dict) else tag)
         if name and name not in tags:
             tags.append(name)
+    # The calendar says what kind of thing it lists ("Drive-In Movies at Union Market",
+    # "DC Data & AI Events"); "Personal" calendars say nothing.
+    calendar = entry.get("calendar")
+    calendar_name = clean_text(calendar.get("name")) if isinstance(calendar, dict) else ""
+    if calendar_name and calendar_name.casefold() != "personal" and calendar_name not in tags:
+        tags.append(calendar_name)
     status: Status = (
         "cancelled" if event.get("is_canceled") or event.get("is_cancelled") else "scheduled"
     )

@@ -224,7 +224,7 @@ def _from_cache(
         is_free=price.is_free,
         image_url=_image(cache, event, base),
         description=clean_text(event.get("description"), multiline=True) or None,
-        tags=[],
+        tags=[name] if (name := clean_text(group.get("name"))) else [],  # the group says the topic
         status=_status(event.get("status")),
         is_online=is_online,
     )

@@ -153,7 +153,7 @@ def test_luma_dc_calendar_answer_with_an_eventbrite_hosted_entry() -> None:
     assert power_bi.end is not None and (power_bi.end - power_bi.start).total_seconds() == 33 * 3600
     assert power_bi.address == "1300 Wilson Boulevard, Arlington, VA 22209"
     assert events[0].title == "\u26a1\ufe0f Side Projects and Networking: DSDC Meetup"
-    assert events[0].tags == ["AI/ML", "Data Science"]
+    assert events[0].tags == ["AI/ML", "Data Science", "DC Data & AI Events"]  # + its calendar
 
 
 def test_meetup_toronto_find_page() -> None:
