@@ -128,7 +128,7 @@ _KIND_TABLE: tuple[tuple[str, int, tuple[str, ...], str], ...] = (
     ),
     (
         "brand promotion",
-        -4,
+        -6,
         ("business",),
         "launch event | product launch | pre launch | launch | in store | brand activation"
         " | sampling | makeup | lipstick | cosmetics | skincare | promotion | free gift"
@@ -157,7 +157,22 @@ _KIND_TABLE: tuple[tuple[str, int, tuple[str, ...], str], ...] = (
         -3,
         ("outdoors",),
         "walking tour | guided tour | museum tour | food tour | history tour | tour of"
-        " | bus tour | sightseeing | nyctour | nycwalkingtour",
+        " | bus tour | boat tour | city tour | brewery tour | distillery tour | tours"
+        " | sightseeing | nyctour | nycwalkingtour",
+    ),
+    (
+        "wellness",
+        -3,
+        ("wellness",),
+        "yoga | meditation | meditate | breathwork | sound bath | soundbath | reiki"
+        " | healing | pilates | fitness | run club | bootcamp workout | workout"
+        " | self care | mindfulness",
+    ),
+    (
+        "faith",
+        -3,
+        ("community",),
+        "worship | church | church service | bible | prayer | sermon | ministry | faith",
     ),
     (
         "games club",
@@ -181,7 +196,7 @@ _KIND_TABLE: tuple[tuple[str, int, tuple[str, ...], str], ...] = (
         4,
         ("live-show", "music"),
         "concert | live music | live band | in concert | on tour | tour | world tour"
-        " | album release | record release | headline | headlining | headliner | gig"
+        " | album release | album launch | record release | headline | headlining | headliner | gig"
         " | concierto | konzert | concert or performance | with special guest"
         " | special guest | an evening with | farewell tour | orchestra | symphony"
         " | quartet | quintet | string band | band | choir | opera | recital",
@@ -226,9 +241,14 @@ _KIND_TABLE: tuple[tuple[str, int, tuple[str, ...], str], ...] = (
     (
         "open mic",
         5,
-        ("performance", "music"),
-        "open mic | open mike | poetry slam | spoken word | slam | karaoke | jam session"
-        " | bluegrass jam | old time jam | music session | jam | jams",
+        ("performance",),
+        "open mic | open mike | poetry slam | spoken word | slam | karaoke",
+    ),
+    (
+        "jam session",
+        5,
+        ("music", "live-show"),
+        "jam session | bluegrass jam | old time jam | music session | jam | jams",
     ),
     (
         "performance",
@@ -278,7 +298,7 @@ _KIND_TABLE: tuple[tuple[str, int, tuple[str, ...], str], ...] = (
 _TAG_WORDS: dict[str, str] = {
     "arts": "art | arts | artist | gallery | exhibit | exhibition | museum | painting"
     " | sculpture | photography | printmaking | zine | craft | mural | draw | drawing"
-    " | performing visual arts | creative | creatives | design | fashion",
+    " | performing visual arts | fashion show",
     "community": "community | meetup | meet up | volunteer | fundraiser | benefit"
     " | potluck | neighborhood | gathering | mutual aid | activism | rally | march"
     " | community culture | club | group | roundup | open house | pop up",
@@ -299,7 +319,7 @@ _TAG_WORDS: dict[str, str] = {
     "business": "business | career | networking | professional | entrepreneur | founder"
     " | investor | industry",
     "online": "online | virtual | webinar | zoom | livestream | live streamed",
-    "family": "family | families | kids | children | parents | all ages",
+    "family": "family | families | kids | children | parents",
 }
 
 # Where an event is held. (reason, weight, tags, phrases)
@@ -327,6 +347,7 @@ _VENUE_TABLE: tuple[tuple[str, int, tuple[str, ...], str], ...] = (
         " | speakeasy | beer garden | biergarten | cocktail | wine bar",
     ),
     ("on a rooftop", 2, ("outdoors",), "rooftop | roof deck | roof"),
+    ("in a park", 0, ("outdoors",), "park | beach | garden | gardens | plaza | lawn | pier"),
     ("at a gallery", 1, ("arts",), "gallery | art space | studio"),
     ("at a cafe", 0, ("food-drink",), "coffee bar | cafe | coffee shop | food hall"),
     (
@@ -348,7 +369,7 @@ _CATEGORY_KINDS: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "nightlife": ("club night", 5, ("club-night", "party")),
     "concert or performance": ("concert", 4, ("live-show", "music")),
     "music": ("music", 3, ("music",)),
-    "film media entertainment": ("screening", 1, ("film",)),
+    "film media entertainment": ("screening", 1, ()),
     "screening": ("screening", 4, ("film",)),
     "performing visual arts": ("arts", 1, ("arts", "performance")),
     "seminar or talk": ("class", -4, ("class",)),
@@ -371,6 +392,7 @@ _SOURCE_PRIORS: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "schema_org": ("venue calendar", 2, ()),
 }
 _THRESHOLD = 3
+_SUMMARY_CHARS = 300
 _BODY_CHARS = 1500  # the start of a description says what it is; the rest costs time
 
 _TOKEN_RE = re.compile(r"[a-z0-9]+(?:['&][a-z0-9]+)*")
@@ -498,9 +520,12 @@ def classify(
     signals: dict[str, int] = {}
     tag_scores: dict[str, int] = {}
 
+    kind_tags: dict[str, Sequence[str]] = {}
+
     def signal(reason: str, weight: int, tags: Sequence[str], tag_weight: int) -> None:
         if abs(weight) > abs(signals.get(reason, 0)):
             signals[reason] = weight
+        kind_tags.setdefault(reason, tags)
         for tag in tags:
             tag_scores[tag] = tag_scores.get(tag, 0) + tag_weight
 
@@ -520,12 +545,14 @@ def classify(
 
     folded_body = _fold(description[:_BODY_CHARS]) if description else ""
     if folded_body:
+        # a short description is a summary: its words tag as much as the title's
+        tag_weight = 2 if len(folded_body) <= _SUMMARY_CHARS else 1
         for gram in _known(_grams(folded_body)):
             for kind in _KINDS.get(gram, ()):
                 half = kind.weight // 2 if kind.weight > 0 else -(-kind.weight // 2)
-                signal(kind.reason, half, kind.tags, 1)
+                signal(kind.reason, half, kind.tags, tag_weight)
             for tag in _TAG_INDEX.get(gram, ()):
-                tag_scores[tag] = tag_scores.get(tag, 0) + 1
+                tag_scores[tag] = tag_scores.get(tag, 0) + tag_weight
 
     if venue:
         place = _grams(_fold(venue)) & _VENUES.keys()
@@ -566,6 +593,9 @@ def classify(
         ((w, r) for r, w in signals.items() if (w > 0) == after_dark and w),
         key=lambda s: -abs(s[0]),
     )
+    if deciding:  # what decided it is the most telling tag
+        for tag in kind_tags.get(deciding[0][1], ()):
+            tag_scores[tag] = tag_scores.get(tag, 0) + 3
     tags = tuple(
         sorted(
             (t for t, s in tag_scores.items() if s >= 2),
