@@ -7,7 +7,7 @@ whole backend. Routes sit at the original design's root paths; docs at ``/api/do
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from logging import getLogger
 
@@ -37,7 +37,7 @@ Admin routes need `Authorization: Bearer <ADMIN_TOKEN>` and are off when it is u
 """
 
 
-def _field_name(loc: tuple[str | int, ...] | list[str | int]) -> str:
+def _field_name(loc: Sequence[str | int]) -> str:
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 from xml.etree import ElementTree as ET
 
@@ -25,6 +25,7 @@ from nocturne.cards import price_label
 from nocturne.cities import City
 from nocturne.models import Event, EventStatus
 from nocturne.settings import settings
+from scrapers.tags import TAGS
 
 router = APIRouter(tags=["feeds"], dependencies=[Depends(read_limit)])
 
@@ -37,7 +38,7 @@ _STATUS = {
 }
 # XML 1.0 forbids most control characters; scraped text sometimes carries them.
 _XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_RESPONSES = {
+_RESPONSES: dict[int | str, dict[str, Any]] = {
     404: {"model": Problem, "description": "Unknown city or event"},
     429: {"model": Problem, "description": "Rate limited; see Retry-After"},
 }
@@ -95,9 +96,17 @@ def _vevent(ev: Event) -> list[str]:
     details = [ev.description or "", price_label(ev), ev.link]
     lines.append(f"DESCRIPTION:{ics_escape(chr(10).join(d for d in details if d))}")
     lines.append(f"URL:{ics_escape(ev.link)}")
+    if categories := _categories(ev):
+        lines.append(f"CATEGORIES:{','.join(ics_escape(label) for _, label in categories)}")
     lines.append(f"STATUS:{_STATUS.get(ev.status, 'CONFIRMED')}")  # type: ignore[call-overload]
     lines.append("END:VEVENT")
     return lines
+
+
+def _categories(ev: Event) -> list[tuple[str, str]]:
+    """(term, label) of the event's tags, "after-dark" first when it is."""
+    tags = [(t, TAGS[t]) for t in ev.tags or () if t in TAGS]
+    return [("after-dark", "After dark"), *tags] if ev.after_dark else tags
 
 
 def calendar(events: Iterable[Event], *, name: str, city: City | None = None) -> str:
@@ -170,6 +179,8 @@ def atom(events: list[Event], *, city: City, self_url: str) -> bytes:
             sub(entry, "content", ev.description, type="text")
         for source in (s for s in ev.sources.split(",") if s):
             sub(entry, "category", term=source)
+        for term, label in _categories(ev):
+            sub(entry, "category", term=term, label=label, scheme=f"{_tag_base()}tags")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

@@ -50,8 +50,12 @@ log = logging.getLogger(__name__)
 router = APIRouter()
 
 SUCCESS = ("ok", "partial")
-_TOO_MANY = {429: {"model": Problem, "description": "Rate limited; see Retry-After"}}
-_NOT_FOUND = {404: {"model": Problem, "description": "Unknown city"}}
+_TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"model": Problem, "description": "Rate limited; see Retry-After"}
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": Problem, "description": "Unknown city"}
+}
 _COUNTS_TTL = 60.0
 _counts_cache: dict[str, tuple[float, dict[str, int]]] = {}
 _counts_lock = threading.Lock()
@@ -112,7 +116,7 @@ async def _redis_health() -> str:
         return "not configured"
     client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
     try:
-        await client.ping()
+        await client.ping()  # type: ignore[misc]  # redis-py#3920: X | Awaitable[X]
         return "ok"
     except (aioredis.RedisError, OSError) as exc:
         log.warning("health: Redis unreachable: %s", exc)

@@ -125,7 +125,7 @@ async def hit(key: str, rate: Rate) -> float:
     if not settings.redis_url:
         return memory_store.hit(key, rate)
     try:
-        wait_ms = await _redis(settings.redis_url).eval(
+        wait_ms = await _redis(settings.redis_url).eval(  # type: ignore[misc]  # redis-py#3920: X | Awaitable[X]
             _GCRA_LUA,
             1,
             KEY_PREFIX + key,

@@ -44,7 +44,7 @@ def last_scrape_runs(*, session: Session, city_id: str | None = None) -> list[Sc
     )
     if city_id:
         newest = newest.where(ScrapeRun.city_id == city_id)
-    ids = [row.id for row in session.exec(newest)]
+    ids = [run_id for _, _, run_id in session.exec(newest)]
     if not ids:
         return []
     return list(session.exec(select(ScrapeRun).where(col(ScrapeRun.id).in_(ids))))

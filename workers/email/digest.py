@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import ColumnElement, Exists, and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
@@ -144,15 +144,16 @@ def ensure_deliveries(*, session: Session, issue: DigestIssue, now: datetime) ->
     raise RuntimeError(f"could not add digest deliveries for {issue.city_id} {issue.week}")
 
 
-def _claimable(now: datetime, lease: timedelta):  # type: ignore[no-untyped-def]
+def _claimable(now: datetime, lease: timedelta) -> ColumnElement[bool]:
+    status = col(DigestDelivery.status)
     return or_(
-        DigestDelivery.status == "pending",
-        and_(DigestDelivery.status == "failed", DigestDelivery.attempts < MAX_DELIVERY_RUNS),
-        and_(DigestDelivery.status == "sending", DigestDelivery.claimed_at < now - lease),  # type: ignore[operator]
+        status == "pending",
+        and_(status == "failed", col(DigestDelivery.attempts) < MAX_DELIVERY_RUNS),
+        and_(status == "sending", col(DigestDelivery.claimed_at) < now - lease),
     )
 
 
-def _subscriber_active():  # type: ignore[no-untyped-def]
+def _subscriber_active() -> Exists:
     # Correlated EXISTS, a primary-key probe per row: SQLite runs ``IN (SELECT id ...)`` as
     # a scan of every subscription on each claim, which made a send O(subscribers^2).
     return (
@@ -189,7 +190,7 @@ def deliveries_to_send(
         )
         .order_by(col(DigestDelivery.subscription_id))
     ).all()
-    return [Todo(delivery_id, sub) for delivery_id, sub in rows]
+    return [Todo(delivery_id, sub) for delivery_id, sub in rows if delivery_id is not None]
 
 
 def claim(
@@ -221,7 +222,7 @@ def finish(
         values = {"status": "failed", "error": (error or "unknown error")[:2000]}
     session.execute(
         update(DigestDelivery)
-        .where(col(DigestDelivery.id) == delivery_id, DigestDelivery.status == "sending")
+        .where(col(DigestDelivery.id) == delivery_id, col(DigestDelivery.status) == "sending")
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -231,7 +232,7 @@ def release(*, session: Session, delivery_id: int) -> None:
     """Give a claim back (the run was cancelled before sending): it is not an attempt."""
     session.execute(
         update(DigestDelivery)
-        .where(col(DigestDelivery.id) == delivery_id, DigestDelivery.status == "sending")
+        .where(col(DigestDelivery.id) == delivery_id, col(DigestDelivery.status) == "sending")
         .values(status="pending", claimed_at=None, attempts=DigestDelivery.attempts - 1)
         .execution_options(synchronize_session=False)
     )
@@ -273,8 +274,8 @@ def settle_issue(*, session: Session, issue: DigestIssue, now: datetime) -> bool
             or_(
                 col(DigestDelivery.status).in_(("pending", "sending")),
                 and_(
-                    DigestDelivery.status == "failed",
-                    DigestDelivery.attempts < MAX_DELIVERY_RUNS,
+                    col(DigestDelivery.status) == "failed",
+                    col(DigestDelivery.attempts) < MAX_DELIVERY_RUNS,
                 ),
             ),
         )

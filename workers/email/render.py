@@ -125,7 +125,7 @@ def render_confirmation(
 ) -> RenderedEmail:
     """The "please confirm" email with its signed link."""
     subject = f"Confirm your Nocturne digest for {city_name}"
-    context = {
+    context: dict[str, Any] = {
         "subject": subject,
         "preheader": f"One click and the weekly digest for {city_name} is yours.",
         "email": email,
@@ -163,7 +163,7 @@ def render_digest(
         kept.append(replace(day, events=events))
     first = kept[0].events[0]["title"] if kept else ""
     subject = f"This week in {city_name}: {total} event{'' if total == 1 else 's'}"
-    context = {
+    context: dict[str, Any] = {
         "subject": subject,
         "preheader": f"{range_label(week_start)}: {first} and more" if first else subject,
         "city_name": city_name,
