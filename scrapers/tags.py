@@ -382,6 +382,22 @@ _CATEGORY_KINDS: dict[str, tuple[str, int, tuple[str, ...]]] = {
     "family education": ("children's event", -4, ("family",)),
     "festival or fair": ("festival", 2, ("community",)),
     "game or competition": ("evening social", 1, ("community",)),
+    # schema.org subtypes, as scrapers.sites.common names them
+    "music event": ("concert", 4, ("music", "live-show")),
+    "comedy event": ("comedy", 5, ("comedy",)),
+    "theater event": ("performance", 3, ("performance",)),
+    "dance event": ("dancing", 4, ("music", "party")),
+    "screening event": ("screening", 4, ("film",)),
+    "visual arts event": ("art opening", 2, ("arts",)),
+    "exhibition event": ("art opening", 1, ("arts",)),
+    "literary event": ("performance", 1, ("performance",)),
+    "social event": ("evening social", 2, ("community",)),
+    "food event": ("evening social", 1, ("food-drink",)),
+    "festival": ("festival", 3, ("community",)),
+    "education event": ("class", -5, ("class",)),
+    "childrens event": ("children's event", -5, ("family",)),
+    "business event": ("business seminar", -5, ("business",)),
+    "sports event": ("sports", 0, ("outdoors",)),
 }
 
 # What a listing on a source says by itself: 19hz lists electronic music nights; the
