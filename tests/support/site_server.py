@@ -147,6 +147,7 @@ class Route:
     content_type: str | None = None
     headers: Mapping[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (a slow script, a slow API)
+    shift: bool = True  # move its dates like the fixtures' (False: served as written)
 
     def matches(self, path: str, params: Mapping[str, str]) -> int | None:
         if path.rstrip("/") != self.path.rstrip("/"):
@@ -276,7 +277,7 @@ class SiteServer:
             text = self._cache[path]
         else:
             text = route.body
-        return shift_dates(text, self.shift_days)
+        return shift_dates(text, self.shift_days) if route.shift else text
 
     def find(self, path: str, params: Mapping[str, str]) -> Route | None:
         best: tuple[int, int, Route] | None = None
