@@ -453,6 +453,13 @@ for _slug, _spec in _TAG_WORDS.items():
     for _phrase in _phrases(_spec):
         _TAG_INDEX[_phrase] = (*_TAG_INDEX.get(_phrase, ()), _slug)
 _TAG_ORDER = {slug: i for i, slug in enumerate(TAGS)}
+# ties between reasons go to the kind listed first (sets have no order to fall back on)
+_REASON_ORDER = {
+    reason: i
+    for i, reason in enumerate(
+        dict.fromkeys(r for r, *_ in (*_KIND_TABLE, *_VENUE_TABLE, *_SOURCE_PRIORS.values()))
+    )
+}
 _KEYS = frozenset(_KINDS) | frozenset(_TAG_INDEX)
 _CATEGORIES = {" ".join(_TOKEN_RE.findall(k)): v for k, v in _CATEGORY_KINDS.items()}
 
@@ -541,7 +548,7 @@ def classify(
     def signal(reason: str, weight: int, tags: Sequence[str], tag_weight: int) -> None:
         if abs(weight) > abs(signals.get(reason, 0)):
             signals[reason] = weight
-        kind_tags.setdefault(reason, tags)
+        kind_tags[reason] = (*kind_tags.get(reason, ()), *tags)
         for tag in tags:
             tag_scores[tag] = tag_scores.get(tag, 0) + tag_weight
 
@@ -607,7 +614,7 @@ def classify(
     after_dark = score >= _THRESHOLD
     deciding = sorted(
         ((w, r) for r, w in signals.items() if (w > 0) == after_dark and w),
-        key=lambda s: -abs(s[0]),
+        key=lambda s: (-abs(s[0]), _REASON_ORDER.get(s[1], len(_REASON_ORDER)), s[1]),
     )
     if deciding:  # what decided it is the most telling tag
         for tag in kind_tags.get(deciding[0][1], ()):
