@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
+from datetime import UTC, datetime, timedelta
 
 import redis.asyncio as aioredis
 
@@ -67,3 +68,17 @@ async def is_used(session_id: str) -> bool:
     if settings.redis_url:
         return bool(await _client().exists(KEY_PREFIX + session_id))
     return _used.get(session_id, 0) > time.monotonic()
+
+
+async def comes_back(session_id: str) -> datetime | None:
+    """When the session's used refresh is given back (the claim expires); None while the
+    refresh is unused."""
+    if not session_id:
+        return None
+    if settings.redis_url:
+        ttl = await _client().ttl(KEY_PREFIX + session_id)  # -2: no key, -1: no expiry
+        left = float(ttl) if ttl >= 0 else (None if ttl == -2 else float(TTL_SECONDS))
+    else:
+        expiry = _used.get(session_id, 0.0)
+        left = expiry - time.monotonic() if expiry > time.monotonic() else None
+    return None if left is None else datetime.now(UTC) + timedelta(seconds=left)

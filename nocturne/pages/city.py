@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time as _time
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypedDict
 
@@ -17,6 +19,7 @@ from nocturne.components.subscribe import subscribe_form
 from nocturne.db import session_scope
 from nocturne.models import utcnow
 from nocturne.state import BaseState
+from scrapers.errors import explain, parse_recorded
 from scrapers.sites import CITY_SOURCES
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,84 @@ class SourceLine(TypedDict):
     source: str
     name: str
     text: str
-    state: str  # idle | running | done | failed
+    state: str  # idle | running | done | partial | retrying | failed
+    retry_in: int  # seconds to its next try when the line was drawn (a countdown follows)
+    retry_key: str  # names that next try ("" when none), so a countdown starts once
+
+
+# Counts down every [data-retry-key] element in the browser from the seconds the server
+# drew: no polling of the server. The server's clock never meets the browser's.
+COUNTDOWN_JS = """
+(() => {
+  if (window.__ncCountdown) return;
+  window.__ncCountdown = setInterval(() => {
+    const now = Date.now();
+    for (const el of document.querySelectorAll("[data-retry-key]")) {
+      if (el.__ncKey !== el.dataset.retryKey) {
+        el.__ncKey = el.dataset.retryKey;
+        el.__ncEnd = now + Number(el.dataset.retryIn || 0) * 1000;
+      }
+      const left = Math.ceil((el.__ncEnd - now) / 1000);
+      const text = left > 0 ? `retrying in ${left} s` : "retrying now…";
+      if (el.textContent !== text) el.textContent = text;
+    }
+  }, 250);
+})();
+"""
+
+
+def _line(
+    source: str, name: str, text: str, state: str, retry_at: float | None = None
+) -> SourceLine:
+    retry_in, retry_key = _retry(retry_at)
+    return {"source": source, "name": name, "text": text, "state": state,
+            "retry_in": retry_in, "retry_key": retry_key}  # fmt: skip
+
+
+def _retry(retry_at: Any, now: float | None = None) -> tuple[int, str]:
+    """Seconds left to a next try at ``retry_at`` (epoch seconds) and its countdown key."""
+    if not retry_at:
+        return 0, ""
+    left = float(retry_at) - (_time.time() if now is None else now)
+    return max(0, math.ceil(left)), f"{float(retry_at):.3f}"
+
+
+def source_status(message: dict[str, Any]) -> tuple[str, str]:
+    """A source's line (text, state) for its latest live message."""
+    kind = message.get("type")
+    new = int(message.get("new") or 0)
+    reason = message.get("reason")
+    why = explain(reason, page=message.get("stopped_at"), wait=message.get("wait"))
+    if kind == "source_started":
+        return (
+            "searching again…" if int(message.get("attempt") or 1) > 1 else "searching…"
+        ), "running"
+    if kind == "source_retrying":
+        return (f"{new} new · {why}" if new else why), "retrying"
+    if kind == "source_failed":
+        return (f"{new} new · {why}" if new else why), "failed"
+    if kind == "source_finished":
+        if message.get("skipped"):
+            return f"skipped: {message['skipped']}", "done"
+        if reason:  # it saved pages, then could not go on
+            return f"{new} new · {why}", "partial"
+        return f"{new} new · {int(message.get('found') or 0)} found", "done"
+    return "waiting", "idle"
+
+
+def scrape_summary(message: dict[str, Any]) -> tuple[str, bool]:
+    """The refresh's closing line and whether it is a failure (shown in the error style)."""
+    new = int(message.get("new") or 0)
+    failed = list(message.get("failed_sources") or [])
+    total = int(message.get("sources") or 0)
+    found = f"Found {new} new event{'' if new == 1 else 's'}"
+    if total and len(failed) >= total:
+        reasons = list(message.get("reasons") or [])
+        why = explain(reasons[0]) if len(reasons) == 1 else "see each source above"
+        return f"Every source failed: {why}", True
+    if failed:
+        return f"{found} · {len(failed)} source{'' if len(failed) == 1 else 's'} failed", False
+    return found, False
 
 
 def time_window(when: str, city_id: str, now: datetime | None = None) -> tuple[datetime, datetime]:
@@ -94,13 +174,18 @@ def _freshness(city_id: str) -> list[SourceLine]:
     for source in CITY_SOURCES:
         name = SOURCE_NAMES.get(source, source)
         run = runs.get(source)
+        failure = parse_recorded(run.error) if run is not None else None
         if run is None or run.finished_at is None:
             text, state = "not fetched yet", "idle"
         elif run.status == "failed":
-            text, state = f"last try failed {ago(run.finished_at)}", "failed"
+            why = explain(failure.reason if failure else None)
+            text, state = f"failed {ago(run.finished_at)}: {why}", "failed"
+        elif failure is not None:  # partial: it saved what it got before the error
+            why = explain(failure.reason, page=failure.page)
+            text, state = f"{run.new} new {ago(run.finished_at)} · {why}", "partial"
         else:
             text, state = f"updated {ago(run.finished_at)}", "done"
-        lines.append({"source": source, "name": name, "text": text, "state": state})
+        lines.append(_line(source, name, text, state))
     return lines
 
 
@@ -146,6 +231,10 @@ class CityState(BaseState):
     found_message: str = ""
     refresh_used: bool = False
     refresh_note: str = ""
+    refresh_back: str = ""  # when a used refresh comes back ("Mon 14 Dec")
+    summary_failed: bool = False
+    summary_retry_in: int = 0
+    summary_retry_key: str = ""
     # Bumped on every page load: a listener whose generation is stale stops itself.
     _watch_gen: int = 0
     # What the running refresh calls each of its feeds ("ical:3" -> "Elsewhere calendar")
@@ -154,6 +243,23 @@ class CityState(BaseState):
     @rx.var
     def refresh_label(self) -> str:
         return "REFRESH USED (0/1)" if self.refresh_used else "REFRESH EVENTS (1/1)"
+
+    @rx.var
+    def refresh_hint(self) -> str:
+        """Why the button is off, and when it comes back."""
+        if self.scraping:
+            return "A refresh of this city is running: new events appear as they are found."
+        if self.refresh_used:
+            back = f" or on {self.refresh_back}" if self.refresh_back else ""
+            return (
+                f"Used for this browser session. Back in a new session{back}; "
+                "every city also refreshes nightly."
+            )
+        return "One refresh per browser session; every city also refreshes nightly."
+
+    @rx.var
+    def status_open(self) -> bool:
+        return bool(self.progress or self.refresh_note or self.found_message)
 
     @rx.var
     def event_count(self) -> int:
@@ -241,6 +347,7 @@ class CityState(BaseState):
         if not await refresh_limit.claim(sid):
             self.refresh_used = True
             self.refresh_note = "This browser session has used its refresh."
+            await self._load_refresh_back(sid)
             return
         try:
             job_id = await queue.enqueue(
@@ -256,8 +363,29 @@ class CityState(BaseState):
             self.refresh_note = "A refresh of this city is already running: watch it arrive."
             return
         self.refresh_used = True
-        self.scraping, self.found_message = True, ""
+        self.scraping, self.found_message, self.summary_failed = True, "", False
         self.refresh_note = "Refreshing… new events appear below as they are found."
+        await self._load_refresh_back(sid)
+
+    async def _load_refresh_back(self, sid: str) -> None:
+        try:
+            back = await refresh_limit.comes_back(sid)
+        except Exception:  # only a hint: the button's state stands without it
+            log.exception("reading when the refresh comes back failed")
+            return
+        self.refresh_back = f"{back:%a} {back.day} {back:%b}" if back else ""
+
+    @rx.event
+    async def load_refresh_hint(self) -> None:
+        """on_mount of the refresh box: when a used refresh comes back."""
+        await self._load_refresh_back(self._ensure_refresh_sid())
+
+    @rx.event
+    def handle_close_status(self) -> None:
+        """Put away a finished refresh's status panel."""
+        if not self.scraping:
+            self.progress, self.found_message, self.refresh_note = [], "", ""
+            self.summary_failed, self.summary_retry_key = False, ""
 
     def _matches(self, card: dict[str, Any]) -> bool:
         if card.get("is_online") or card.get("status") == "gone":
@@ -272,12 +400,13 @@ class CityState(BaseState):
             return lo <= start < hi
         return True
 
-    def _set_progress(self, source: str, text: str, state: str) -> None:
+    def _set_progress(
+        self, source: str, text: str, state: str, retry_at: float | None = None
+    ) -> None:
         lines = [p for p in self.progress if p["source"] != source]
         site = source.split(":", 1)[0]
         name = self._labels.get(source) if ":" in source else None
-        lines.append({"source": source, "name": name or SOURCE_NAMES.get(site, source)} | {
-            "text": text, "state": state})  # fmt: skip
+        lines.append(_line(source, name or SOURCE_NAMES.get(site, source), text, state, retry_at))
         order = {s: i for i, s in enumerate(SOURCE_NAMES)}
         self.progress = sorted(
             lines, key=lambda p: (order.get(p["source"].split(":", 1)[0], 99), p["name"])
@@ -287,14 +416,16 @@ class CityState(BaseState):
         """Fold one live message into the page."""
         kind = message.get("type")
         if kind == "scrape_started":
-            self.scraping, self.found_message = True, ""
+            self.scraping, self.found_message, self.summary_failed = True, "", False
+            self.summary_retry_key = ""
             self.progress = []
             self._labels = dict(message.get("labels") or {})
             for source in message.get("sources") or CITY_SOURCES:
                 self._set_progress(source, "waiting", "idle")
-        elif kind == "source_started":
+        elif kind in ("source_started", "source_retrying", "source_finished", "source_failed"):
             self.scraping = True
-            self._set_progress(message["source"], "searching…", "running")
+            text, state = source_status(message)
+            self._set_progress(message["source"], text, state, message.get("retry_at"))
         elif kind == "events":
             shown = {c["id"] for c in self.cards} | {c["id"] for c in self.fresh_cards}
             added = [
@@ -304,16 +435,17 @@ class CityState(BaseState):
                 {**c, "fresh": True, "delay": f"{i * STAGGER_MS}ms"}  # type: ignore[typeddict-item]
                 for i, c in enumerate(added)
             ]
-        elif kind == "source_finished":
-            text = f"{message.get('new', 0)} new · {message.get('found', 0)} found"
-            self._set_progress(message["source"], text, "done")
-        elif kind == "source_failed":
-            self._set_progress(message["source"], "failed, will retry later", "failed")
         elif kind == "scrape_finished":
             self.scraping = False
-            new = int(message.get("new", 0))
-            self.found_message = f"Found {new} new event{'' if new == 1 else 's'}"
+            self.found_message, self.summary_failed = scrape_summary(message)
+            self.summary_retry_in, self.summary_retry_key = _retry(message.get("retry_at"))
             self.refresh_note = ""
+            if message.get("retry_at"):  # the failed sources' lines count down with it
+                for line in list(self.progress):
+                    if line["state"] == "failed":
+                        self._set_progress(
+                            line["source"], line["text"], "failed", message["retry_at"]
+                        )
 
     @rx.event(background=True)
     async def watch_city(self, generation: int) -> None:
@@ -324,6 +456,7 @@ class CityState(BaseState):
             return
         try:
             async with live.subscribe(city_id) as messages:
+                await self._replay_status(city_id, generation)
                 while True:
                     message = await messages.get(timeout=WATCH_CHECK_SECONDS)
                     if message is None:
@@ -345,6 +478,22 @@ class CityState(BaseState):
         finally:
             if _live_watch.get(token) == generation:
                 del _live_watch[token]
+
+    async def _replay_status(self, city_id: str, generation: int) -> None:
+        """A tab that opens while a refresh runs (or waits to try again) shows what the
+        tabs watching it show: the kept status, replayed once subscribed."""
+        try:
+            kept = await live.status(city_id)
+        except Exception:
+            log.exception("reading the refresh status of %s failed", city_id)
+            return
+        end = next((m for m in kept if m.get("type") == "scrape_finished"), None)
+        if not kept or (end is not None and float(end.get("retry_at") or 0) <= _time.time()):
+            return  # no refresh, or one that is over: the freshness lines tell of it
+        async with self:
+            if self._watch_gen == generation and self.city_id == city_id:
+                for message in kept:
+                    self._apply_message(message)
 
     async def _after_scrape(self, city_id: str) -> None:
         chart, freshness = await _shared_after_scrape(city_id)
@@ -428,18 +577,31 @@ def _filters() -> rx.Component:
     )
 
 
+def _countdown(seconds: rx.Var, key: rx.Var) -> rx.Component:
+    """Filled and counted down in the browser (COUNTDOWN_JS): "retrying in 25 s"."""
+    return rx.cond(
+        key != "",
+        rx.el.span(class_name="nc-countdown", data_retry_in=seconds, data_retry_key=key),
+    )
+
+
 def _source_line(line: rx.Var[SourceLine]) -> rx.Component:
     return rx.el.li(
         rx.el.span(line["name"] + ":", class_name="nc-src-name"),
         " ",
-        rx.el.span(line["text"]),
+        rx.el.span(line["text"], class_name="nc-src-text"),
+        _countdown(line["retry_in"], line["retry_key"]),
         class_name="nc-src nc-src--" + line["state"].to(str),
         data_source=line["source"],
+        title=line["name"] + ": " + line["text"],
     )
 
 
 def _refresh() -> rx.Component:
+    # The status panel lies over the page below the button (never pushing the title or
+    # the events down as it grows); the hint under the button keeps its two lines.
     return rx.el.section(
+        rx.script(COUNTDOWN_JS),
         rx.el.button(
             CityState.refresh_label,
             on_click=CityState.handle_refresh,
@@ -447,16 +609,48 @@ def _refresh() -> rx.Component:
             class_name="nc-refresh",
             type="button",
             id="refresh-button",
+            title=CityState.refresh_hint,
+            aria_describedby="refresh-hint",
         ),
-        rx.cond(
-            CityState.refresh_note != "",
-            rx.el.p(CityState.refresh_note, class_name="nc-note", role="status"),
+        rx.el.p(
+            CityState.refresh_hint,
+            class_name="nc-hint",
+            id="refresh-hint",
+            on_mount=CityState.load_refresh_hint,
         ),
-        rx.cond(
-            CityState.progress.length() > 0,
-            rx.el.ul(rx.foreach(CityState.progress, _source_line), class_name="nc-progress"),
+        rx.el.div(
+            rx.cond(
+                CityState.refresh_note != "",
+                rx.el.p(CityState.refresh_note, class_name="nc-note", role="status"),
+            ),
+            rx.cond(
+                CityState.progress.length() > 0,
+                rx.el.ul(rx.foreach(CityState.progress, _source_line), class_name="nc-progress"),
+            ),
+            rx.el.p(
+                rx.el.span(CityState.found_message),
+                _countdown(CityState.summary_retry_in, CityState.summary_retry_key),
+                class_name=rx.cond(
+                    CityState.summary_failed, "nc-found nc-found--failed", "nc-found"
+                ),
+                aria_live="polite",
+                id="found",
+            ),
+            rx.cond(
+                ~CityState.scraping & CityState.status_open,
+                rx.el.button(
+                    "\u00d7",
+                    on_click=CityState.handle_close_status,
+                    class_name="nc-status-close",
+                    type="button",
+                    aria_label="Close the refresh status",
+                ),
+            ),
+            class_name=rx.cond(
+                CityState.status_open, "nc-live-status nc-live-status--open", "nc-live-status"
+            ),
+            id="refresh-status",
         ),
-        rx.el.p(CityState.found_message, class_name="nc-found", aria_live="polite", id="found"),
         class_name="nc-refresh-box",
         aria_label="Refresh",
     )
@@ -555,6 +749,7 @@ def city() -> rx.Component:
                             class_name="nc-fresh",
                             aria_label="Freshness per source",
                         ),
+                        id="city-title",
                     ),
                     _refresh(),
                     class_name="nc-city-head",
