@@ -11,8 +11,11 @@ from __future__ import annotations
 from datetime import UTC, date
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from nocturne.crud import event_sources
-from nocturne.models import Event
+from nocturne.models import CityFeed, Event
+from scrapers.sites import SITES
 
 
 def _money(amount: float) -> str:
@@ -37,6 +40,26 @@ def _day_label(local_date: str) -> str:
     return f"{day:%a} {day.day} {day:%b}"
 
 
+def _feed_name(event: Event) -> str:
+    """The name of the feed that first listed ``event``, read in the event's own session
+    (one lookup per feed and session: the identity map keeps it)."""
+    session = object_session(event)
+    feed = session.get(CityFeed, event.feed_id) if session and event.feed_id else None
+    return feed.name if feed else ""
+
+
+def credit(event: Event) -> str:
+    """Whom the card thanks besides the source badges: a calendar feed or venue page by its
+    own name ("via Elsewhere Brooklyn calendar"), a hand-kept listing such as 19hz by the
+    site's ("via 19hz"); "" for the big sites' own listings."""
+    if name := _feed_name(event):
+        return f"via {name}"
+    credited = [
+        SITES[s].display_name for s in event_sources(event) if s in SITES and SITES[s].credit
+    ]
+    return f"via {credited[0]}" if credited else ""
+
+
 def event_card(event: Event) -> dict[str, Any]:
     """Everything a browser needs to render one event card, with no further query."""
     return {
@@ -45,6 +68,7 @@ def event_card(event: Event) -> dict[str, Any]:
         "link": event.link,
         "links": list(event.links or [event.link]),
         "sources": event_sources(event),
+        "credit": credit(event),
         "start_at": event.start_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
         "local_date": event.local_date,
         "local_time": event.local_time,

@@ -16,6 +16,7 @@ class Card(TypedDict):
     title: str
     link: str
     sources: list[str]
+    credit: str  # "via <feed name>", "via 19hz", or ""
     start_at: str
     local_date: str
     local_time: str
@@ -60,6 +61,7 @@ def event_card(card: rx.Var[Card]) -> rx.Component:
         rx.cond(card["venue"] != "", rx.el.p(card["venue"], class_name="nc-card-venue")),
         rx.el.div(
             rx.foreach(card["sources"].to(list[str]), _source_badge),
+            rx.cond(card["credit"], rx.el.span(card["credit"], class_name="nc-card-credit")),
             rx.cond(
                 card["price_label"] != "",
                 rx.el.span(

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session, col, select
 
+from nocturne.cards import event_card
 from nocturne.cities import city_for_place, require_city
 from nocturne.db import get_engine, session_scope
 from nocturne.feeds import add_city_feed
@@ -245,6 +246,17 @@ async def test_a_city_with_all_six_kinds_of_source(
         "cancelled"
     )
     assert all(e.city_id == CHICAGO.id for e in events.values())
+    # The city page credits each feed by its own name, and 19hz as 19hz.
+    with Session(engine) as session:
+        credits = {e.source: event_card(e)["credit"] for e in session.exec(select(Event))}
+    assert credits == {
+        "eventbrite": "",
+        "meetup": "",
+        "luma": "",
+        "19hz": "via 19hz",
+        "ical": "via Ember Room calendar",
+        "schema_org": "via The Lantern Room",
+    }
 
 
 async def test_19hz_los_angeles_page_feeds_the_cities_of_its_region(app_db: str) -> None:
