@@ -2,7 +2,9 @@
 
 Keyword-only functions taking a session, shared by the API, the CLI and the scrape job.
 The reviewed list in ``data/feeds.csv`` (city_id, name, url, kind) seeds the table;
-admins add and remove entries through the API.
+admins add and remove entries through the API. A removed feed stays as a tombstone
+(status ``removed``: listed nowhere, never scraped) so that seeding does not bring it
+back; adding its URL again revives it.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 from sqlmodel import Session, col, select
 
 from nocturne.cities import get_city
-from nocturne.models import CityFeed, FeedStatus
+from nocturne.models import CityFeed, FeedStatus, utcnow
 from nocturne.settings import ROOT
 
 SEED_FILE = ROOT / "data" / "feeds.csv"
@@ -80,7 +82,9 @@ def read_seed_file(path: Path = SEED_FILE) -> list[FeedSeed]:
 def list_city_feeds(
     *, session: Session, city_id: str | None = None, active_only: bool = False
 ) -> list[CityFeed]:
+    """The city's (or every city's) feeds, removed ones left out."""
     stmt = select(CityFeed).order_by(col(CityFeed.city_id), col(CityFeed.id))
+    stmt = stmt.where(CityFeed.status != FeedStatus.removed)
     if city_id is not None:
         stmt = stmt.where(CityFeed.city_id == city_id)
     if active_only:
@@ -94,10 +98,16 @@ def _existing(session: Session, city_id: str, url: str) -> CityFeed | None:
 
 
 def add_city_feed(*, session: Session, city_id: str, name: str, url: str, kind: str) -> CityFeed:
-    """Add a feed (or return the city's existing one with that URL). The caller commits."""
+    """Add a feed (or return the city's existing one with that URL, revived with this name
+    and kind if it had been removed). The caller commits."""
     seed = validate_feed(city_id=city_id, name=name, url=url, kind=kind)
     existing = _existing(session, seed.city_id, seed.url)
     if existing is not None:
+        if existing.status == FeedStatus.removed:
+            existing.status, existing.name, existing.kind = FeedStatus.active, seed.name, seed.kind
+            existing.updated_at = utcnow()
+            session.add(existing)
+            session.flush()
         return existing
     feed = CityFeed(city_id=seed.city_id, name=seed.name, url=seed.url, kind=seed.kind)
     session.add(feed)
@@ -106,19 +116,22 @@ def add_city_feed(*, session: Session, city_id: str, name: str, url: str, kind: 
 
 
 def remove_city_feed(*, session: Session, feed_id: int) -> bool:
-    """Delete a feed; its events stay (they lose the credit). The caller commits."""
+    """Stop reading a feed: it becomes a tombstone (status ``removed``), so the seed file
+    does not add it again; its events stay, with their credit. False when there is no such
+    feed (or it was removed already). The caller commits."""
     feed = session.get(CityFeed, feed_id)
-    if feed is None:
+    if feed is None or feed.status == FeedStatus.removed:
         return False
-    session.delete(feed)
+    feed.status = FeedStatus.removed
+    feed.updated_at = utcnow()
+    session.add(feed)
     session.flush()
     return True
 
 
 def seed_city_feeds(*, session: Session, seeds: Iterable[FeedSeed] | None = None) -> int:
     """Add the reviewed feeds that are not in the table yet; returns how many were added.
-    Edited entries are left alone; a seeded feed an admin removed comes back at the next
-    start until it is taken out of data/feeds.csv too."""
+    Edited entries are left alone, and so are removed ones (their tombstones are rows)."""
     added = 0
     for seed in read_seed_file() if seeds is None else seeds:
         if _existing(session, seed.city_id, seed.url) is None:

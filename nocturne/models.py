@@ -261,6 +261,7 @@ class DigestIssue(SQLModel, table=True):
 class FeedStatus(StrEnum):
     active = "active"
     paused = "paused"
+    removed = "removed"  # an admin took it out: kept so the seed file does not add it back
 
 
 class CityFeed(SQLModel, table=True):

@@ -1,20 +1,25 @@
-"""iCalendar and Atom feeds over real HTTP, on PostgreSQL and SQLite."""
+"""iCalendar and Atom feeds over real HTTP, on PostgreSQL and SQLite; the cities' calendar
+feeds (removal that survives seeding, credit on cards)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, select
 
-from nocturne import crud
+from nocturne import crud, feeds
 from nocturne.api import create_api
 from nocturne.api.feeds import fold, ics_escape
 from nocturne.api.ratelimit import memory_store
+from nocturne.cards import event_card
+from nocturne.db import get_engine
+from nocturne.models import CityFeed, Event, FeedStatus
 from nocturne.settings import settings
 from scrapers.event import ScrapedEvent
 from tests.support.api_server import make_event, serve
@@ -22,6 +27,7 @@ from tests.support.api_server import make_event, serve
 LA = "ca--los-angeles"
 ATOM = "{http://www.w3.org/2005/Atom}"
 START = datetime(2031, 6, 5, 4, 30, tzinfo=UTC)  # 21:30 on 4 June in Los Angeles
+DAY = timedelta(days=1)
 
 
 @pytest.fixture
@@ -185,3 +191,83 @@ def test_atom_feed(client: httpx.Client, session: Session) -> None:
     again = ET.fromstring(client.get(f"/cities/{LA}/events.atom", params=params).content)
     assert [e.findtext(f"{ATOM}id") for e in again.findall(f"{ATOM}entry")] == ids
     assert again.findall(f"{ATOM}entry")[0].findtext(f"{ATOM}title").startswith("Renamed")
+
+
+# --- the city's calendar feeds: tombstones and credit on cards --------------------------
+
+
+def test_a_removed_seeded_feed_stays_removed_at_the_next_start(
+    client: httpx.Client, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """scripts/prestart seeds data/feeds.csv at every start; a feed an admin removed is
+    kept as a tombstone, so the next start does not add it back, and no scrape reads it."""
+    from scripts import prestart
+
+    monkeypatch.setattr(settings, "email_outbox_dir", tmp_path / "outbox")
+    monkeypatch.setattr(settings, "admin_token", "s3cret-admin-token")
+    client.headers["Authorization"] = "Bearer s3cret-admin-token"
+    seeds = feeds.read_seed_file()
+    assert seeds  # the reviewed file is not empty
+
+    prestart.main()
+    listed = client.get("/feeds").json()
+    assert {(f["city_id"], f["url"]) for f in listed} == {(s.city_id, s.url) for s in seeds}
+    gone = listed[0]
+    assert client.delete(f"/feeds/{gone['id']}").status_code == 204
+    assert client.delete(f"/feeds/{gone['id']}").status_code == 404  # removed already
+
+    prestart.main()  # the next start
+    again = client.get("/feeds").json()
+    assert gone["id"] not in {f["id"] for f in again}
+    assert len(again) == len(seeds) - 1
+    with Session(get_engine()) as session:
+        rows = session.exec(select(CityFeed).where(CityFeed.url == gone["url"])).all()
+        assert [(r.id, r.status) for r in rows] == [(gone["id"], FeedStatus.removed)]
+        scraped = feeds.list_city_feeds(session=session, city_id=gone["city_id"], active_only=True)
+        assert gone["id"] not in {f.id for f in scraped}
+
+    # An admin who adds the URL again gets the same feed back, active.
+    body = {k: gone[k] for k in ("city_id", "name", "url", "kind")}
+    revived = client.post("/feeds", json={**body, "name": "Renamed calendar"})
+    assert revived.status_code == 201, revived.text
+    assert (revived.json()["id"], revived.json()["status"]) == (gone["id"], "active")
+    assert revived.json()["name"] == "Renamed calendar"
+    assert len(client.get("/feeds").json()) == len(seeds)
+
+
+def test_cards_credit_a_feed_by_its_name_and_19hz_as_19hz(session: Session, engine) -> None:  # type: ignore[no-untyped-def]
+    feed = feeds.add_city_feed(
+        session=session,
+        city_id=LA,
+        name="Elsewhere Brooklyn calendar",
+        url="https://calendar.example/elsewhere.ics",
+        kind="ical",
+    )
+    session.commit()
+    _save(
+        session,
+        _scraped(title="From the feed", link="https://calendar.example/e/1", source="ical"),
+        _scraped(
+            title="From 19hz", link="https://ra.co/events/1", source="19hz", start=START + DAY
+        ),
+        _scraped(title="From Eventbrite", start=START + 2 * DAY),
+    )
+    from_feed = session.exec(select(Event).where(Event.title == "From the feed")).one()
+    from_feed.feed_id = feed.id
+    session.add(from_feed)
+    session.commit()
+
+    def credits() -> dict[str, str]:
+        with Session(engine) as fresh:  # as a page reads them: a session of its own
+            rows = fresh.exec(select(Event)).all()
+            return {e.title: event_card(e)["credit"] for e in rows}
+
+    assert credits() == {
+        "From the feed": "via Elsewhere Brooklyn calendar",
+        "From 19hz": "via 19hz",
+        "From Eventbrite": "",
+    }
+    # A removed feed's events stay, and keep their credit.
+    assert feeds.remove_city_feed(session=session, feed_id=feed.id)
+    session.commit()
+    assert credits()["From the feed"] == "via Elsewhere Brooklyn calendar"
