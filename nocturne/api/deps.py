@@ -11,18 +11,22 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query
 from fastapi.exceptions import RequestValidationError
+from pydantic import WithJsonSchema
 from sqlalchemy import Row
 from sqlmodel import Session
 
 from nocturne import crud
-from nocturne.api.schemas import Source
+from nocturne.api.schemas import Age, Source
 from nocturne.cities import City, get_city
 from nocturne.db import get_engine
 from nocturne.models import Event
 from nocturne.settings import settings
+from scrapers.tags import TAGS
 
 # Printable text only: a NUL would reach PostgreSQL, which refuses it in a string.
 PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
+# A tag, or several joined by commas ("music,party"); the schema offers one at a time.
+TagParam = Annotated[str, WithJsonSchema({"type": "string", "enum": list(TAGS)})]
 # Far enough for any real listing, near enough that local-day arithmetic cannot overflow.
 MIN_DATE, MAX_DATE = date(2000, 1, 1), date(2100, 12, 31)
 
@@ -83,6 +87,9 @@ class EventFilters:
     free: bool | None
     q: str | None
     online: bool
+    after_dark: bool | None = None
+    tags: tuple[str, ...] = ()
+    age: str | None = None
 
     def query(self, *, session: Session, city_id: str) -> list[Event]:
         return crud.events_for_city(session=session, **self.as_query(city_id))
@@ -98,6 +105,9 @@ class EventFilters:
             source=self.source,
             free=self.free,
             q=self.q,
+            after_dark=self.after_dark,
+            tags=self.tags,
+            age=self.age,
             include_online=self.online,
             limit=self.limit,
             offset=self.offset,
@@ -125,6 +135,21 @@ async def event_filters(
         Query(max_length=200, pattern=PRINTABLE, description="Text in title, venue, description"),
     ] = None,
     online: Annotated[bool, Query(description="Include online events")] = False,
+    after_dark: Annotated[
+        bool | None,
+        Query(description="Only after-dark events (true), only the others (false); default all"),
+    ] = None,
+    tag: Annotated[
+        list[TagParam] | None,
+        Query(
+            max_length=len(TAGS),
+            description=(
+                "Carrying any of these tags (repeat the parameter, or a comma-separated "
+                f"list): {', '.join(TAGS)}"
+            ),
+        ),
+    ] = None,
+    age: Annotated[Age | None, Query(description="The age limit the listing states")] = None,
 ) -> EventFilters:
     for name, day in (("start_date", start_date), ("end_date", end_date)):
         if day is not None and not MIN_DATE <= day <= MAX_DATE:
@@ -133,6 +158,12 @@ async def event_filters(
         raise field_error(("query", "end_date"), "must not be before start_date")
     if cursor:
         decode_cursor(cursor)
+    parts = (t.strip() for value in tag or () for t in value.split(","))
+    tags = tuple(dict.fromkeys(t for t in parts if t))
+    if unknown := [t for t in tags if t not in TAGS]:
+        raise field_error(
+            ("query", "tag"), f"unknown tag {unknown[0][:40]!r}: one of {', '.join(TAGS)}"
+        )
     return EventFilters(
         limit=limit,
         offset=offset,
@@ -143,6 +174,9 @@ async def event_filters(
         free=free,
         q=q.strip() or None if q else None,
         online=online,
+        after_dark=after_dark,
+        tags=tuple(sorted(tags)),  # a cache key: "a,b" and "b,a" are one listing
+        age=age,
     )
 
 

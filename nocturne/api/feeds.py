@@ -25,6 +25,7 @@ from nocturne.cards import price_label
 from nocturne.cities import City
 from nocturne.models import Event, EventStatus
 from nocturne.settings import settings
+from scrapers.tags import TAGS
 
 router = APIRouter(tags=["feeds"], dependencies=[Depends(read_limit)])
 
@@ -95,9 +96,17 @@ def _vevent(ev: Event) -> list[str]:
     details = [ev.description or "", price_label(ev), ev.link]
     lines.append(f"DESCRIPTION:{ics_escape(chr(10).join(d for d in details if d))}")
     lines.append(f"URL:{ics_escape(ev.link)}")
+    if categories := _categories(ev):
+        lines.append(f"CATEGORIES:{','.join(ics_escape(label) for _, label in categories)}")
     lines.append(f"STATUS:{_STATUS.get(ev.status, 'CONFIRMED')}")  # type: ignore[call-overload]
     lines.append("END:VEVENT")
     return lines
+
+
+def _categories(ev: Event) -> list[tuple[str, str]]:
+    """(term, label) of the event's tags, "after-dark" first when it is."""
+    tags = [(t, TAGS[t]) for t in ev.tags or () if t in TAGS]
+    return [("after-dark", "After dark"), *tags] if ev.after_dark else tags
 
 
 def calendar(events: Iterable[Event], *, name: str, city: City | None = None) -> str:
@@ -170,6 +179,8 @@ def atom(events: list[Event], *, city: City, self_url: str) -> bytes:
             sub(entry, "content", ev.description, type="text")
         for source in (s for s in ev.sources.split(",") if s):
             sub(entry, "category", term=source)
+        for term, label in _categories(ev):
+            sub(entry, "category", term=term, label=label, scheme=f"{_tag_base()}tags")
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True)
 
 

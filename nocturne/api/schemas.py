@@ -13,9 +13,13 @@ from nocturne.cities import CITY_BY_ID, City
 from nocturne.crud import event_sources
 from nocturne.models import Event
 from scrapers.sites import SITES, SOURCE_NAMES
+from scrapers.tags import AGES, TAGS
 
 # The registry's source names, as an enum in the OpenAPI document.
 Source = Literal[SOURCE_NAMES]  # type: ignore[valid-type]
+# The classifier's vocabulary (scrapers/tags.py), as enums.
+Tag = Literal[tuple(TAGS)]  # type: ignore[valid-type]
+Age = Literal[tuple(AGES)]  # type: ignore[valid-type]
 
 
 def iso_utc(value: datetime | None) -> str | None:
@@ -73,7 +77,7 @@ _OUT_FIELDS = (
     "id", "title", "link", "local_date", "local_time", "venue", "address", "is_online",
     "description", "source", "sources", "city_id", "start_at", "end_at", "timezone",
     "latitude", "longitude", "price_min", "price_max", "currency", "is_free", "links",
-    "status", "image_url", "tags",
+    "status", "image_url", "tags", "source_tags", "after_dark", "after_dark_reasons", "age",
 )  # fmt: skip
 EVENT_OUT_COLUMNS = tuple(getattr(Event, name) for name in _OUT_FIELDS)
 
@@ -105,7 +109,14 @@ class EventOut(BaseModel):
     status: str
     is_online: bool
     image_url: str | None
-    tags: list[str]
+    tags: list[Tag] = Field(description="Tags of Nocturne's vocabulary, most telling first")
+    source_tags: list[str] = Field(description="The source's own categories and keywords")
+    after_dark: bool = Field(
+        description="Nightlife, music, art, performance, underground community: the city "
+        "page's default listing"
+    )
+    after_dark_reasons: list[str] = Field(description='What decided after_dark ("10 PM")')
+    age: Age | None = Field(description="The age limit the listing states, if any")
 
     @classmethod
     def build(cls, ev: Event) -> EventOut:
@@ -124,7 +135,8 @@ class EventOut(BaseModel):
         values = tuple(ev) if isinstance(ev, Row) else [getattr(ev, n) for n in _OUT_FIELDS]
         (id_, title, link, local_date, local_time, venue, address, is_online, description,
          source, _, city_id, start_at, end_at, timezone, latitude, longitude, price_min,
-         price_max, currency, is_free, links, status, image_url, tags) = values  # fmt: skip
+         price_max, currency, is_free, links, status, image_url, tags, source_tags, after_dark,
+         after_dark_reasons, age) = values  # fmt: skip
         venue_, address_ = venue or "", address or ""
         parts = (venue_, address_) if venue_ != address_ else (venue_,)
         location = ", ".join(p for p in parts if p.strip())
@@ -156,6 +168,10 @@ class EventOut(BaseModel):
             "is_online": is_online,
             "image_url": image_url,
             "tags": list(tags or []),
+            "source_tags": list(source_tags or []),
+            "after_dark": bool(after_dark),
+            "after_dark_reasons": list(after_dark_reasons or []),
+            "age": age,
         }
 
 

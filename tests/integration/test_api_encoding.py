@@ -46,7 +46,8 @@ def test_events_body_equals_the_validated_model_for_every_kind_of_event(
         is_free=True,
         price_min=None,
         price_max=None,
-        tags=["talk", "tech"],
+        source_tags=["talk", "tech"],
+        tags=["tech", "online"],
     )
     make_event(
         session,
@@ -61,6 +62,10 @@ def test_events_body_equals_the_validated_model_for_every_kind_of_event(
         latitude=34.05,
         longitude=-118.25,
         description="Line one\nline two <b>bold</b>",
+        tags=["music", "club-night"],
+        after_dark=True,
+        after_dark_reasons=["club night", "11 PM"],
+        age="21+",
     )
     make_event(session, n=4, title="Cancelled", start=NOW + timedelta(days=3))
     cancelled = session.exec(select(Event).where(Event.title == "Cancelled")).one()
