@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 if TYPE_CHECKING:
     from scrapers.event import ScrapedEvent
 
-RULES_VERSION = 1
+RULES_VERSION = 2  # 1: the first, untuned rules (73f5a43)
 
 TAGS: dict[str, str] = {
     "music": "Music",
