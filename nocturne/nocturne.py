@@ -6,10 +6,11 @@ from nocturne import queue
 from nocturne.api import create_api
 from nocturne.pages import city, index  # noqa: F401  (each page module registers itself)
 from nocturne.settings import settings
-from workers.main import in_process
+from workers.main import embedded_lifespan, in_process
 
 # The one place the core meets workers/: the queue names jobs by the worker's rules and,
-# without Redis, runs them in this process, the cron too, shut down with it.
+# without Redis, runs them in this process, the cron and the first run's fill too, shut
+# down with it.
 queue.install(in_process)
 
 # In every page's <head>; the files are in assets/ (favicon, touch icons, manifest).
@@ -23,4 +24,4 @@ HEAD = [
 
 app = rx.App(api_transformer=create_api(), stylesheets=["/nocturne.css"], head_components=HEAD)
 if settings.embedded:
-    app.register_lifespan_task(in_process.lifespan)
+    app.register_lifespan_task(embedded_lifespan)

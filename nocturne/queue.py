@@ -10,6 +10,7 @@ very functions and cron schedule in the app's own loop.
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from typing import Any, Protocol
 
@@ -36,6 +37,10 @@ class Backend(Protocol):
         ...
 
     async def result(self, job_id: str, *, timeout: float | None = None) -> Any: ...
+
+    async def hurry(self, job_id: str) -> bool:
+        """Start a job of this process waiting for its turn at once."""
+        ...
 
     async def job_state(self, job_id: str) -> str: ...
 
@@ -93,6 +98,20 @@ async def enqueue(job: str, *args: Any, _job_id: str | None = None, **kwargs: An
         queued = await (await pool()).enqueue_job(job, *args, _job_id=_job_id, **kwargs)
         return queued.job_id if queued else None
     return await _require_backend().enqueue(job, *args, _job_id=_job_id, **kwargs)
+
+
+async def hurry(job_id: str) -> bool:
+    """Put a waiting job ahead of every other; False when it is not waiting (running,
+    done, unknown). In-process it starts at once, beyond the loop's job limit."""
+    if settings.redis_url:
+        from arq.constants import default_queue_name
+
+        redis = await pool()
+        first = await redis.zrange(default_queue_name, 0, 0, withscores=True)
+        # Scores are enqueue (or defer) times in ms; arq skips a job whose score is 0.
+        score = max(1, min(int(first[0][1]) - 1, int(time.time() * 1000))) if first else 1
+        return bool(await redis.zadd(default_queue_name, {job_id: score}, xx=True, ch=True))
+    return await _require_backend().hurry(job_id)
 
 
 async def result(job_id: str, *, timeout: float | None = None) -> Any:

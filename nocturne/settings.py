@@ -118,6 +118,9 @@ class Settings(BaseSettings):
     firecrawl_api_key: str | None = None
     firecrawl_base_url: str = "https://api.firecrawl.dev"
 
+    # A city never scraped gets its first scrape queued at start-up, and at once when its
+    # page is opened (AUTOFILL=false: only the schedule and refreshes scrape)
+    autofill: bool = True
     scrape_cron_hour: int = 2
     scrape_cron_minute: int = 0
     cleanup_cron_hour: int = 3

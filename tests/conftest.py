@@ -108,6 +108,15 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture(autouse=True)
+def _no_autofill(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No first-run fill unless a test asks for it (tests/integration/test_autofill.py):
+    a worker started by a test would otherwise queue the first scrape of every city."""
+    from nocturne.settings import settings
+
+    monkeypatch.setattr(settings, "autofill", False)
+
+
+@pytest.fixture(autouse=True)
 def _fail_on_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture):
     """A test that logs an ERROR fails, unless marked allow_error_logs."""
     yield

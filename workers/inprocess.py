@@ -49,6 +49,45 @@ class JobResult:
     finished: datetime
 
 
+class _Slots:
+    """At most ``limit`` jobs at once, the others waiting in turn; a job hurried while it
+    waits (a city page opened for a city that has no events yet) starts at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.free = max(1, limit)
+        self.waiting: OrderedDict[str, asyncio.Future[bool]] = OrderedDict()
+
+    async def take(self, job_id: str) -> bool:
+        """Wait for a slot; True when the job holds one (to :meth:`give` back)."""
+        if self.free > 0 and not self.waiting:
+            self.free -= 1
+            return True
+        turn = self.waiting[job_id] = asyncio.get_running_loop().create_future()
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            if self.waiting.get(job_id) is turn:
+                del self.waiting[job_id]
+            if turn.done() and not turn.cancelled() and turn.result():
+                self.give()  # handed a slot just as it was cancelled
+            raise
+
+    def give(self) -> None:
+        while self.waiting:
+            _, turn = self.waiting.popitem(last=False)
+            if not turn.done():
+                turn.set_result(True)
+                return
+        self.free += 1
+
+    def hurry(self, job_id: str) -> bool:
+        turn = self.waiting.pop(job_id, None)
+        if turn is None or turn.done():
+            return False
+        turn.set_result(False)
+        return True
+
+
 class _Embedded:
     """In-process jobs of one event loop: running tasks, the shared ctx, recent results."""
 
@@ -59,7 +98,7 @@ class _Embedded:
         self.ctx_lock = asyncio.Lock()
         self.scheduler: asyncio.Task[None] | None = None
         # As an arq worker runs at most max_jobs at once, so does the app's own loop.
-        self.slots = asyncio.Semaphore(settings.worker_max_jobs)
+        self.slots = _Slots(settings.worker_max_jobs)
 
 
 class InProcess:
@@ -178,10 +217,14 @@ class InProcess:
     ) -> Any:
         if defer:
             await asyncio.sleep(defer)
-        async with state.slots:
+        held = await state.slots.take(job_id)
+        try:
             return await self._attempts(
                 state, job_id, name, coroutine, args, kwargs, max_tries, timeout
             )
+        finally:
+            if held:
+                state.slots.give()
 
     async def _attempts(
         self,
@@ -226,6 +269,10 @@ class InProcess:
         while len(state.results) > _KEEP_RESULTS:
             state.results.popitem(last=False)
         return result
+
+    async def hurry(self, job_id: str) -> bool:
+        """Start a job of this loop waiting for a slot now; False when none is waiting."""
+        return self._state().slots.hurry(job_id)
 
     async def result(self, job_id: str, *, timeout: float | None = None) -> Any:
         """Wait for a job of this loop and return its result; raises what the job raised."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 from arq.connections import RedisSettings
@@ -20,6 +21,7 @@ from nocturne import live, queue
 from nocturne.db import get_engine
 from nocturne.settings import settings
 from workers.inprocess import InProcess
+from workers.jobs.autofill import fill_cities, fill_city, start_filling
 from workers.jobs.cleanup import cleanup_old_events
 from workers.jobs.email import send_confirmation, send_weekly_digests
 from workers.jobs.ids import default_job_id
@@ -44,7 +46,8 @@ async def _open_fetcher(ctx: dict[str, Any], stack: contextlib.AsyncExitStack) -
 
 
 async def on_startup(ctx: dict[str, Any]) -> None:
-    """Open the database engine and the fetcher (HTTP client + browser) once per worker.
+    """Open the database engine and the fetcher (HTTP client + browser) once per worker,
+    and queue the first scrape of cities never scraped (``fill_cities``, once for all).
 
     The browser itself starts with the first page fetched, so a worker that only sends
     email never launches one.
@@ -54,6 +57,8 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     ctx["exit_stack"] = stack
     ctx.setdefault("engine", get_engine())
     await _open_fetcher(ctx, stack)
+    if ctx.get("redis") is not None:  # an arq worker; the app starts the fill in-process
+        await start_filling(ctx)
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
@@ -73,6 +78,13 @@ FUNCTIONS: list[Function] = [
         keep_result=0,
     ),
     func(scrape_all, max_tries=3, timeout=settings.job_timeout(120)),
+    func(fill_cities, max_tries=3, timeout=settings.job_timeout(120), keep_result=0),
+    func(
+        fill_city,
+        max_tries=SCRAPE_MAX_TRIES,
+        timeout=settings.job_timeout(SCRAPE_TIMEOUT_S),
+        keep_result=0,
+    ),
     func(cleanup_old_events, max_tries=3, timeout=settings.job_timeout(600)),
     func(sync_shared, max_tries=SYNC_MAX_TRIES, timeout=settings.job_timeout(900), keep_result=0),
     func(send_confirmation, max_tries=5, timeout=settings.job_timeout(120)),
@@ -135,3 +147,11 @@ class WorkerSettings:
 # The same jobs and schedule in the app's own loop when there is no Redis (and the job-id
 # rule in both modes): the app module installs it, and on_startup does in every worker.
 in_process = InProcess(WorkerSettings, job_id=default_job_id)
+
+
+@contextlib.asynccontextmanager
+async def embedded_lifespan() -> AsyncIterator[None]:
+    """The app's lifespan without Redis: the in-process cron, and the first run's fill."""
+    async with in_process.lifespan():
+        await start_filling()
+        yield

@@ -60,6 +60,7 @@ def harness(
         email_provider="outbox",
         email_outbox_dir=tmp_path_factory.mktemp("outbox"),
         rate_limit_enabled=False,
+        autofill=False,  # the tests scrape when they click
     )
     saved = {k: getattr(settings, k) for k in overrides if hasattr(settings, k)}
     env = {**reflex_env(), "DATABASE_URL": app_db}

@@ -39,6 +39,8 @@ def test_worker_settings_register_every_job_and_the_schedule():
     assert set(job_functions()) == {
         "scrape_city",
         "scrape_all",
+        "fill_cities",
+        "fill_city",
         "cleanup_old_events",
         "sync_shared",
         "send_confirmation",
