@@ -11,7 +11,7 @@ from scrapers.crawl import Page
 from scrapers.errors import FetchError
 from tests.support import jobs as support
 from tests.support.jobs import PageSource, future_events
-from workers.jobs.scrape import SCRAPE_MAX_TRIES, looks_partial, scrape_city
+from workers.jobs.scrape import looks_partial, scrape_city
 
 app_db, fast_retries = support.app_db, support.fast_retries  # fixtures
 LA = "ca--los-angeles"
@@ -92,11 +92,13 @@ async def test_a_source_failing_midway_keeps_saved_pages_and_marks_nothing(app_d
             raise FetchError("luma", "https://lu.ma/x", "connection reset")
 
     source = HalfSource()
-    # On the last try the job gives up on retrying and reports (earlier tries raise Retry).
-    ctx = {"crawl": source.crawl, "job_try": SCRAPE_MAX_TRIES}
+    # Partial is not failed: it saved its first page, and the whole job is not retried.
+    ctx = {"crawl": source.crawl, "job_try": 1}
     result = await scrape_city(ctx, LA, ["luma"])
-    assert result["sources"]["luma"]["status"] == "failed"
-    assert result["new"] == 2  # the first page was saved before the failure
+    assert result["sources"]["luma"]["status"] == "partial"
+    assert result["sources"]["luma"]["reason"] == "network"
+    assert result["new"] == 2 and result["failed_sources"] == []
     assert source.calls[(LA, "luma")] == 2  # transient: retried once inside the job
     run = _last_run()
-    assert run.status == "failed" and "connection reset" in run.error and run.found == 2
+    assert run.status == "partial" and run.found == 2
+    assert run.error.startswith("network: stopped at page 2: ") and "connection reset" in run.error
