@@ -172,3 +172,21 @@ async def test_a_tab_joining_a_refresh_replays_the_same_status(app_db, mode):
     await live.publish(LA, {"type": "scrape_started", "sources": ["luma"]})
     assert [m["type"] for m in await live.status(LA)] == ["scrape_started"]
     assert await live.status("ny--new-york") == []
+
+
+async def test_a_site_that_asks_for_a_long_wait_is_not_asked_again_sooner(app_db, fast_retries):
+    from arq.worker import Retry
+
+    from workers.jobs.scrape import scrape_city
+
+    source = PageSource()
+    source.fail(LA, "luma", BlockedPage("luma", "u", "refused", status=429, retry_after=600))
+    async with live.subscribe(LA) as sub:
+        with pytest.raises(Retry) as raised:
+            await scrape_city({"crawl": source.crawl, "job_try": 1}, LA, ["luma"])
+        messages = await _heard(sub)
+    assert source.calls[(LA, "luma")] == 1  # too long a wait to spend inside the job
+    failed = next(m for m in messages if m["type"] == "source_failed")
+    assert (failed["reason"], failed["wait"]) == ("rate_limited", 600)
+    assert raised.value.defer_score == 600_000  # the job comes back when the site said
+    assert 590 < messages[-1]["retry_at"] - time.time() <= 600

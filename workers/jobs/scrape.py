@@ -543,7 +543,9 @@ async def scrape_city(
         }
         job_try = int(ctx.get("job_try", 1))
         retry = bool(targets) and all(o.status == "failed" and o.transient for o in outcomes)
-        retry_in = backoff(job_try) if retry and job_try < SCRAPE_MAX_TRIES else None
+        # Not before a rate-limiting site said it would answer again.
+        asked = max((o.wait or 0.0 for o in outcomes), default=0.0)
+        retry_in = max(backoff(job_try), asked) if retry and job_try < SCRAPE_MAX_TRIES else None
         finished: dict[str, Any] = {
             "type": "scrape_finished",
             **summary,
