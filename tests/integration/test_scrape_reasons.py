@@ -15,7 +15,7 @@ from nocturne import live
 from nocturne.db import get_engine
 from nocturne.models import Event, ScrapeRun
 from nocturne.settings import Settings
-from scrapers.errors import BlockedPage, FetchError, UnrecognizedPage, parse_recorded
+from scrapers.errors import BlockedPage, FetchError, UnrecognizedPage, parse_recorded, recorded
 from scrapers.fetch import Fetcher
 from tests.support import jobs as support
 from tests.support.jobs import Harness, PageSource, future_events
@@ -128,8 +128,8 @@ async def test_a_listing_that_breaks_after_its_first_page_is_partial_not_failed(
     with Session(get_engine()) as session:
         saved = len(session.exec(select(Event.id).where(Event.city_id == CHICAGO)).all())
     assert run.status == "partial" and run.new == saved > 0
-    recorded = parse_recorded(run.error)
-    assert recorded is not None and (recorded.reason, recorded.page) == ("unavailable", 2)
+    back = parse_recorded(run.error)
+    assert back is not None and (back.reason, back.page) == ("unavailable", 2)
     end = next(m for m in messages if m.get("source") == "eventbrite" and "found" in m)
     assert end["type"] == "source_finished"  # partial: what it saved, and why it stopped
     assert (end["new"], end["reason"], end["stopped_at"]) == (saved, "unavailable", 2)
@@ -190,3 +190,27 @@ async def test_a_site_that_asks_for_a_long_wait_is_not_asked_again_sooner(app_db
     assert (failed["reason"], failed["wait"]) == ("rate_limited", 600)
     assert raised.value.defer_score == 600_000  # the job comes back when the site said
     assert 590 < messages[-1]["retry_at"] - time.time() <= 600
+
+
+async def test_the_freshness_lines_read_the_recorded_reasons(app_db):
+    from nocturne.crud import finish_scrape_run, start_scrape_run
+    from nocturne.db import session_scope
+    from nocturne.pages.city import _freshness
+
+    runs = {
+        "eventbrite": ("failed", 0, recorded("network", "FetchError: x: u: network error")),
+        "meetup": ("partial", 26, recorded("network", "FetchError: x: u: network error", page=2)),
+        "luma": ("failed", 0, "BlockedPage: luma: u: access denied (HTTP 403)"),  # an old row
+        "19hz": ("ok", 4, None),
+    }
+    with session_scope() as session:
+        for source, (status, new, error) in runs.items():
+            run = start_scrape_run(session=session, city_id=LA, source=source)
+            finish_scrape_run(session=session, run=run, status=status, new=new, error=error)
+    lines = {line["source"]: (line["text"], line["state"]) for line in _freshness(LA)}
+    assert lines == {
+        "eventbrite": ("failed just now: could not reach the site", "failed"),
+        "meetup": ("26 new just now · stopped at page 2: could not reach the site", "partial"),
+        "luma": ("failed just now: blocked by the site (a block or captcha page)", "failed"),
+        "19hz": ("updated just now", "done"),
+    }
