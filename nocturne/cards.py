@@ -16,6 +16,7 @@ from sqlalchemy.orm import object_session
 from nocturne.crud import event_sources
 from nocturne.models import CityFeed, Event
 from scrapers.sites import SITES
+from scrapers.tags import AGES, TAGS
 
 
 def _money(amount: float) -> str:
@@ -80,4 +81,9 @@ def event_card(event: Event) -> dict[str, Any]:
         "image_url": event.image_url or "",
         "status": event.status,
         "is_online": event.is_online,
+        "tags": list(event.tags or []),
+        "tag_labels": [TAGS[t] for t in event.tags or () if t in TAGS][:3],
+        "after_dark": bool(event.after_dark),
+        "after_dark_why": ", ".join(event.after_dark_reasons or []),
+        "age_label": AGES.get(event.age or "", ""),
     }

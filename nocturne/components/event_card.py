@@ -28,6 +28,11 @@ class Card(TypedDict):
     image_url: str
     status: str
     is_online: bool
+    tags: list[str]  # slugs of scrapers.tags.TAGS
+    tag_labels: list[str]  # the first three, as shown
+    after_dark: bool
+    after_dark_why: str  # "club night, 10 PM, at a nightclub"
+    age_label: str  # "21+", "All ages" or ""
     # UI only: streamed in live, with its place in the 120 ms stagger
     fresh: bool
     delay: str
@@ -35,6 +40,10 @@ class Card(TypedDict):
 
 def _source_badge(source: rx.Var[str]) -> rx.Component:
     return rx.el.span(source, class_name="nc-badge nc-badge--" + source)
+
+
+def _tag(label: rx.Var[str]) -> rx.Component:
+    return rx.el.span(label, class_name="nc-tag")
 
 
 def event_card(card: rx.Var[Card]) -> rx.Component:
@@ -60,6 +69,15 @@ def event_card(card: rx.Var[Card]) -> rx.Component:
         ),
         rx.cond(card["venue"] != "", rx.el.p(card["venue"], class_name="nc-card-venue")),
         rx.el.div(
+            rx.foreach(card["tag_labels"].to(list[str]), _tag),
+            rx.cond(card["age_label"], rx.el.span(card["age_label"], class_name="nc-age")),
+            class_name="nc-card-tags",
+        ),
+        rx.cond(
+            card["after_dark"] & (card["after_dark_why"] != ""),
+            rx.el.p("after dark: " + card["after_dark_why"].to(str), class_name="nc-card-why"),
+        ),
+        rx.el.div(
             rx.foreach(card["sources"].to(list[str]), _source_badge),
             rx.cond(card["credit"], rx.el.span(card["credit"], class_name="nc-card-credit")),
             rx.cond(
@@ -78,4 +96,5 @@ def event_card(card: rx.Var[Card]) -> rx.Component:
         class_name=rx.cond(card["fresh"], "nc-card nc-card--fresh", "nc-card"),
         style={"animation_delay": card["delay"]},
         data_event_id=card["id"],
+        data_after_dark=rx.cond(card["after_dark"], "true", "false"),
     )

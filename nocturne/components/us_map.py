@@ -53,7 +53,7 @@ def us_map(cities: rx.Var[list[MapCity]]) -> rx.Component:
                 cities,
                 lambda c: rx.el.svg.circle(
                     rx.el.svg.title(
-                        c.name + ", " + c.state + ": " + c.upcoming.to_string() + " coming events"
+                        c.name + ", " + c.state + ": " + c.upcoming.to_string() + " after dark"
                     ),
                     cx=c.x.to_string(),
                     cy=c.y.to_string(),
@@ -61,7 +61,7 @@ def us_map(cities: rx.Var[list[MapCity]]) -> rx.Component:
                     class_name="nc-dot",
                     tab_index=0,
                     role="link",
-                    aria_label=c.name + ", " + c.upcoming.to_string() + " coming events",
+                    aria_label=c.name + ", " + c.upcoming.to_string() + " coming events after dark",
                     data_city_id=c.id,
                     on_click=rx.redirect("/city/" + c.id),
                     custom_attrs={"onKeyDown": _KEY_CLICK},

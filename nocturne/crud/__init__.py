@@ -22,6 +22,7 @@ from nocturne.crud.events import (
     has_tag,
     local_day_bounds,
     retag_events,
+    tag_counts,
     upcoming_counts,
     upsert_events,
 )
@@ -70,6 +71,7 @@ __all__ = [
     "normalize_email",
     "retag_events",
     "start_scrape_run",
+    "tag_counts",
     "unsubscribe",
     "upcoming_counts",
     "upsert_events",

@@ -453,6 +453,16 @@ def has_tag(tag: str) -> ColumnElement[bool]:
     return cast(Event.tags, Text).like(f'%"{tag}"%')
 
 
+def tag_counts(*, session: Session, **query: Unpack[EventQuery]) -> dict[str, int]:
+    """How many events of a listing (its first ``limit``, 1000 by default) carry each tag."""
+    query.setdefault("limit", 1000)
+    counts: dict[str, int] = {}
+    for tags in session.exec(events_statement(select(Event.tags), **query)):
+        for tag in tags or ():
+            counts[tag] = counts.get(tag, 0) + 1
+    return counts
+
+
 def city_version(*, session: Session, city_id: str) -> int:
     """The city's version: it moves in the same transaction as any change to its events."""
     version = session.exec(
@@ -462,9 +472,15 @@ def city_version(*, session: Session, city_id: str) -> int:
 
 
 def counts_per_day(
-    *, session: Session, city_id: str, days: int = 14, today: date | None = None
+    *,
+    session: Session,
+    city_id: str,
+    days: int = 14,
+    today: date | None = None,
+    after_dark: bool | None = None,
 ) -> list[tuple[date, int]]:
-    """Events per local day for ``days`` days from ``today`` (the city's today by default)."""
+    """Events (after-dark ones only, with ``after_dark``) per local day for ``days`` days
+    from ``today`` (the city's today by default)."""
     today = today or city_today(city_id)
     lo, hi = local_day_bounds(city_id, today, today + timedelta(days=days - 1))
     tz = require_city(city_id).tz
@@ -475,6 +491,8 @@ def counts_per_day(
         col(Event.is_online).is_(False),
         Event.status == EventStatus.scheduled,
     )
+    if after_dark is not None:
+        stmt = stmt.where(col(Event.after_dark).is_(after_dark))
     counts = {today + timedelta(days=i): 0 for i in range(days)}
     for start in session.exec(stmt):
         day = start.astimezone(tz).date()
@@ -483,16 +501,17 @@ def counts_per_day(
     return sorted(counts.items())
 
 
-def upcoming_counts(*, session: Session, now: datetime | None = None) -> dict[str, int]:
-    """Coming events per city (for the map and /cities)."""
+def upcoming_counts(
+    *, session: Session, now: datetime | None = None, after_dark: bool | None = None
+) -> dict[str, int]:
+    """Coming events per city (for /cities; the map counts the after-dark ones)."""
     now = now or utcnow()
-    stmt = (
-        select(Event.city_id, func.count())
-        .where(
-            Event.start_at >= now,
-            col(Event.is_online).is_(False),
-            Event.status == EventStatus.scheduled,
-        )
-        .group_by(Event.city_id)
+    stmt = select(Event.city_id, func.count()).where(
+        Event.start_at >= now,
+        col(Event.is_online).is_(False),
+        Event.status == EventStatus.scheduled,
     )
+    if after_dark is not None:
+        stmt = stmt.where(col(Event.after_dark).is_(after_dark))
+    stmt = stmt.group_by(Event.city_id)
     return {city_id: n for city_id, n in session.exec(stmt)}

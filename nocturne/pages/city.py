@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import time as _time
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, TypedDict
+from urllib.parse import urlencode
 
 import reflex as rx
 
@@ -21,6 +23,7 @@ from nocturne.models import utcnow
 from nocturne.state import BaseState
 from scrapers.errors import explain, parse_recorded
 from scrapers.sites import CITY_SOURCES
+from scrapers.tags import TAGS
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +35,16 @@ WATCH_CHECK_SECONDS = 5.0
 BATCH_MAX = 50
 WHEN_CHOICES = {"all": "All upcoming", "tonight": "Tonight", "weekend": "This weekend"}
 WHEN_CHOICES["week"] = "Next 7 days"
+# What the page opens on, and Everything one click away; kept in the URL (?show=all).
+VIEWS = {"after-dark": "After dark", "all": "Everything"}
+# Tag chips narrow the listing (?tag=music): the vocabulary less online (not listed here).
+CHIP_TAGS = {slug: label for slug, label in TAGS.items() if slug != "online"}
+
+
+class TagChip(TypedDict):
+    tag: str
+    label: str
+    count: int
 
 
 class DayCount(TypedDict):
@@ -191,25 +204,37 @@ def _freshness(city_id: str) -> list[SourceLine]:
 
 def _chart(city_id: str) -> list[DayCount]:
     with session_scope() as session:
-        counts = crud.counts_per_day(session=session, city_id=city_id, days=14)
+        counts = crud.counts_per_day(session=session, city_id=city_id, days=14, after_dark=True)
     return [{"day": f"{d:%a} {d.day} {d:%b}", "label": str(d.day), "count": n} for d, n in counts]
 
 
-def _cards(city_id: str, when: str, free_only: bool, source: str) -> list[Card]:
+def _cards(
+    city_id: str, when: str, free_only: bool, source: str, view: str = "all", tag: str = ""
+) -> tuple[list[Card], list[TagChip]]:
+    """The listing's cards, and a chip for each tag its events carry (whatever the tag
+    chosen, so another is one click away)."""
     after = before = None
     if when != "all":
         after, before = time_window(when, city_id)
+    query = crud.EventQuery(
+        city_id=city_id,
+        starts_after=after,
+        starts_before=before,
+        source=source or None,
+        free=True if free_only else None,
+        after_dark=True if view == "after-dark" else None,
+    )
     with session_scope() as session:
-        events = crud.events_for_city(
-            session=session,
-            city_id=city_id,
-            starts_after=after,
-            starts_before=before,
-            source=source or None,
-            free=True if free_only else None,
-            limit=PAGE_SIZE,
-        )
-        return [{**cards.event_card(e), "fresh": False, "delay": "0ms"} for e in events]  # type: ignore[typeddict-item]
+        tags = (tag,) if tag else ()
+        events = crud.events_for_city(session=session, **query, tags=tags, limit=PAGE_SIZE)
+        found = [{**cards.event_card(e), "fresh": False, "delay": "0ms"} for e in events]
+        counts = crud.tag_counts(session=session, **query)
+    chips = [
+        TagChip(tag=slug, label=label, count=counts.get(slug, 0))
+        for slug, label in CHIP_TAGS.items()
+        if counts.get(slug) or slug == tag
+    ]
+    return found, chips  # type: ignore[return-value]
 
 
 class CityState(BaseState):
@@ -224,6 +249,9 @@ class CityState(BaseState):
     when: str = "all"
     free_only: bool = False
     source: str = ""
+    view: str = "after-dark"
+    tag: str = ""
+    tag_chips: list[TagChip] = []
     freshness: list[SourceLine] = []
     progress: list[SourceLine] = []
     chart: list[DayCount] = []
@@ -286,11 +314,16 @@ class CityState(BaseState):
             self.when, self.free_only, self.source = "all", False, ""
             self.chart = []
         self.city_id, self.city_name, self.city_state = city.id, city.name, city.state
+        params = self.router.url.query_parameters
+        self.view = "all" if params.get("show") == "all" else "after-dark"
+        self.tag = tag if (tag := params.get("tag", "")) in CHIP_TAGS else ""
         self.not_found, self.loading = False, True
         sid = self._ensure_refresh_sid()
         try:
             self.refresh_used = await refresh_limit.is_used(sid)
-            self.cards, self.freshness = await asyncio.to_thread(self._query_cards)
+            (self.cards, self.tag_chips), self.freshness = await asyncio.to_thread(
+                self._query_cards
+            )
         except Exception:
             log.exception("loading city %s failed", city.id)
             self.error = "Events could not be loaded just now. Please try again in a moment."
@@ -299,9 +332,10 @@ class CityState(BaseState):
         # cards, it held back their first paint by ~80 ms.
         return [CityState.load_chart, CityState.watch_city(self._watch_gen)]
 
-    def _query_cards(self) -> tuple[list[Card], list[SourceLine]]:
+    def _query_cards(self) -> tuple[tuple[list[Card], list[TagChip]], list[SourceLine]]:
         cid = self.city_id
-        return _cards(cid, self.when, self.free_only, self.source), _freshness(cid)
+        listing = _cards(cid, self.when, self.free_only, self.source, self.view, self.tag)
+        return listing, _freshness(cid)
 
     @rx.event
     async def load_chart(self) -> None:
@@ -314,8 +348,8 @@ class CityState(BaseState):
     async def _reload_cards(self) -> None:
         self.loading, self.fresh_cards = True, []
         try:
-            self.cards = await asyncio.to_thread(
-                _cards, self.city_id, self.when, self.free_only, self.source
+            self.cards, self.tag_chips = await asyncio.to_thread(
+                _cards, self.city_id, self.when, self.free_only, self.source, self.view, self.tag
             )
             self.error = ""
         except Exception:
@@ -337,6 +371,31 @@ class CityState(BaseState):
     async def set_source(self, value: str) -> None:
         self.source = value if value in SOURCE_NAMES else ""
         await self._reload_cards()
+
+    @rx.event
+    async def set_view(self, value: str) -> Any:
+        """After dark or Everything; the address keeps it."""
+        self.view = value if value in VIEWS else "after-dark"
+        await self._reload_cards()
+        return self._keep_in_url()
+
+    @rx.event
+    async def set_tag(self, value: str) -> Any:
+        """Narrow to one tag; its chip again (or an unknown tag) shows them all."""
+        self.tag = value if value in CHIP_TAGS and value != self.tag else ""
+        await self._reload_cards()
+        return self._keep_in_url()
+
+    def _keep_in_url(self) -> Any:
+        """The view and tag in the address, replaced rather than pushed: a reload or a
+        shared link opens the same listing."""
+        params = {"show": "all" if self.view == "all" else "", "tag": self.tag}
+        query = urlencode({k: v for k, v in params.items() if v})
+        search = json.dumps(f"?{query}" if query else "")
+        return rx.call_script(
+            f"window.history.replaceState(window.history.state, '', "
+            f"window.location.pathname + {search})"
+        )
 
     @rx.event
     async def handle_refresh(self) -> None:
@@ -393,6 +452,10 @@ class CityState(BaseState):
         if self.free_only and not card.get("is_free"):
             return False
         if self.source and self.source not in card.get("sources", []):
+            return False
+        if self.view == "after-dark" and not card.get("after_dark"):
+            return False
+        if self.tag and self.tag not in card.get("tags", []):
             return False
         if self.when != "all":
             lo, hi = time_window(self.when, self.city_id)
@@ -536,6 +599,47 @@ def _tab_connected(client_token: str) -> bool:
 # --- view ------------------------------------------------------------------------------
 
 
+def _tag_chip(chip: rx.Var[TagChip]) -> rx.Component:
+    on = CityState.tag == chip["tag"]
+    return rx.el.button(
+        chip["label"],
+        rx.el.span(chip["count"], class_name="nc-chip-count"),
+        on_click=CityState.set_tag(chip["tag"]),
+        class_name=rx.cond(on, "nc-chip nc-chip--small nc-chip--on", "nc-chip nc-chip--small"),
+        aria_pressed=rx.cond(on, "true", "false"),
+        type="button",
+        data_tag=chip["tag"],
+    )
+
+
+def _views() -> rx.Component:
+    return rx.el.div(
+        rx.el.div(
+            *[
+                rx.el.button(
+                    label,
+                    on_click=CityState.set_view(key),
+                    class_name=rx.cond(CityState.view == key, "nc-chip nc-chip--on", "nc-chip"),
+                    aria_pressed=rx.cond(CityState.view == key, "true", "false"),
+                    type="button",
+                    id=f"view-{key}",
+                )
+                for key, label in VIEWS.items()
+            ],
+            role="group",
+            aria_label="Which events",
+            class_name="nc-chips",
+        ),
+        rx.el.div(
+            rx.foreach(CityState.tag_chips, _tag_chip),
+            role="group",
+            aria_label="Tags",
+            class_name="nc-chips nc-tag-chips",
+        ),
+        class_name="nc-views",
+    )
+
+
 def _filters() -> rx.Component:
     return rx.el.div(
         rx.el.div(
@@ -664,7 +768,7 @@ def _chart_view() -> rx.Component:
             CityState.chart.length() > 0,
             rx.recharts.bar_chart(
                 rx.recharts.bar(
-                    data_key="count", fill="#b56cff", radius=[4, 4, 0, 0], name="Events"
+                    data_key="count", fill="#b56cff", radius=[4, 4, 0, 0], name="After dark"
                 ),
                 rx.recharts.x_axis(data_key="label", stroke="#8f86b3", font_size=11, interval=1),
                 rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, font_size=11),
@@ -676,7 +780,7 @@ def _chart_view() -> rx.Component:
             rx.el.div(style={"height": "220px"}),
         ),
         class_name="nc-panel nc-chart",
-        aria_label="Events per day for the next 14 days",
+        aria_label="After-dark events per day for the next 14 days",
     )
 
 
@@ -755,7 +859,7 @@ def city() -> rx.Component:
                     class_name="nc-city-head",
                 ),
                 rx.el.div(
-                    rx.el.div(_filters(), _events(), class_name="nc-col-main"),
+                    rx.el.div(_views(), _filters(), _events(), class_name="nc-col-main"),
                     rx.el.aside(
                         _chart_view(),
                         subscribe_form(city_id=CityState.city_id),

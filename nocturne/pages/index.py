@@ -29,7 +29,7 @@ class CityOption:
 
 def _counts() -> dict[str, int]:
     with session_scope() as session:
-        return upcoming_counts(session=session)
+        return upcoming_counts(session=session, after_dark=True)
 
 
 class IndexState(BaseState):
@@ -80,7 +80,7 @@ def _city_row(city: rx.Var[MapCity]) -> rx.Component:
             rx.el.span(city.name, class_name="nc-city-name"),
             rx.el.span(city.state, class_name="nc-city-state"),
             rx.el.span(
-                city.upcoming.to_string(), class_name="nc-city-count", title="coming events"
+                city.upcoming.to_string(), class_name="nc-city-count", title="after-dark events"
             ),
             href="/city/" + city.id,
             class_name="nc-city-link",

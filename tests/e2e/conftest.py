@@ -20,6 +20,8 @@ from tests.support.services import migrate
 from tests.support.site_server import SiteServer
 
 ARTIFACTS = ROOT / "test-artifacts"
+# After-dark events seeded per city (what the city page opens on); Los Angeles also has
+# the seed's DAYTIME events, which "Everything" adds.
 SEEDED = {"ca--los-angeles": 30, "ny--new-york": 24}
 
 
@@ -41,7 +43,7 @@ def app_db(tmp_path_factory: pytest.TempPathFactory) -> str:
 
     url = f"sqlite:///{tmp_path_factory.mktemp('app') / 'nocturne.db'}"
     migrate(url, "head")
-    seed(url, "ca--los-angeles", SEEDED["ca--los-angeles"], xss=True)
+    seed(url, "ca--los-angeles", SEEDED["ca--los-angeles"], xss=True, with_daytime=True)
     seed(url, "ny--new-york", SEEDED["ny--new-york"])
     return url
 

@@ -19,14 +19,22 @@ _NAMES = (
 )  # fmt: skip
 
 
+# Daytime events, none of them after dark: (title, hour, venue, description).
+DAYTIME = (
+    ("Tech Career Fair", 10, "Convention Center", "Meet recruiters. Bring your resume."),
+    ("Kids' Pottery Class", 11, "Clay Studio", "A hands-on class for children 6-12."),
+    ("Startup Pitch Breakfast", 9, "WeWork", "Founders pitch investors over coffee."),
+)
+
+
 def scraped(city_id: str, n: int, *, tag: str = "seed", start_day: int = 1) -> list[ScrapedEvent]:
-    """``n`` plausible events over the coming two weeks, mostly at night, city-local."""
+    """``n`` plausible events over the coming two weeks, all at night (after dark), city-local."""
     tz = require_city(city_id).tz
     today = datetime.now(UTC).astimezone(tz).date()
     events = []
     for i in range(n):
         day = today + timedelta(days=start_day + (i * 3) % 14)
-        start = datetime.combine(day, time(19 + i % 5, (i * 15) % 60), tz)
+        start = datetime.combine(day, time(20 + i % 4, (i * 15) % 60), tz)
         source = SOURCES[i % len(SOURCES)]
         free = i % 4 == 0
         events.append(
@@ -47,11 +55,38 @@ def scraped(city_id: str, n: int, *, tag: str = "seed", start_day: int = 1) -> l
     return events
 
 
-def seed(database_url: str, city_id: str, n: int, *, xss: bool = False, tag: str = "seed") -> int:
-    """Save ``n`` events for ``city_id`` (plus one with markup in its title); returns count."""
+def daytime(city_id: str) -> list[ScrapedEvent]:
+    """The :data:`DAYTIME` events, tomorrow and the days after, city-local."""
+    tz = require_city(city_id).tz
+    today = datetime.now(UTC).astimezone(tz).date()
+    return [
+        ScrapedEvent(
+            title=title,
+            link=f"https://example.test/eventbrite/{city_id}/day-{i}",
+            source="eventbrite",
+            start=datetime.combine(today + timedelta(days=1 + i), time(hour), tz),
+            venue=venue,
+            description=description,
+        )
+        for i, (title, hour, venue, description) in enumerate(DAYTIME)
+    ]
+
+
+def seed(
+    database_url: str,
+    city_id: str,
+    n: int,
+    *,
+    xss: bool = False,
+    tag: str = "seed",
+    with_daytime: bool = False,
+) -> int:
+    """Save ``n`` events for ``city_id`` (plus one with markup in its title, and the
+    daytime ones if asked); returns how many after-dark events were saved."""
     events = scraped(city_id, n, tag=tag)
     if xss:
         events[0].title = XSS_TITLE
+    events += daytime(city_id) if with_daytime else []
     with session_scope(database_url) as session:
         upsert_events(session=session, city_id=city_id, events=events)
-    return len(events)
+    return n

@@ -98,8 +98,8 @@ def test_refresh_streams_into_two_tabs_and_is_limited_per_session(
     stale.goto(base_url + "/city/ca--los-angeles")
     expect(stale.locator("#refresh-button")).to_have_text("REFRESH EVENTS (1/1)")
     url = base_url + "/city/il--chicago"
-    for page in (clicker, watcher):
-        page.goto(url)
+    for page, view in ((clicker, ""), (watcher, "?show=all")):  # After dark; Everything
+        page.goto(url + view)
         expect(page.locator(".nc-empty")).to_be_visible()
         page.evaluate("window.__noReload = true")
     button = clicker.locator("#refresh-button")
@@ -111,14 +111,17 @@ def test_refresh_streams_into_two_tabs_and_is_limited_per_session(
         expect(page.locator("#found")).to_have_text(
             re.compile(r"Found \d+ new events?"), timeout=60_000
         )
-        expect(page.locator(".nc-card--fresh").first).to_be_visible()
         assert page.evaluate("window.__noReload") is True  # streamed in, not reloaded
+    expect(watcher.locator(".nc-card--fresh").first).to_be_visible()
+    # Chicago's 19hz nights stream in credited to 19hz.
+    expect(clicker.locator(".nc-card-credit", has_text="via 19hz").first).to_be_visible()
     found = int(re.findall(r"\d+", clicker.locator("#found").inner_text())[0])
     with session_scope() as session:
-        saved = len(session.exec(select(Event.id).where(Event.city_id == "il--chicago")).all())
-    assert found == saved > 0
-    for page in (clicker, watcher):
-        expect(page.locator(".nc-card--fresh")).to_have_count(saved)
+        saved = session.exec(select(Event.after_dark).where(Event.city_id == "il--chicago")).all()
+    assert found == len(saved) > 0
+    expect(watcher.locator(".nc-card--fresh")).to_have_count(len(saved))
+    # The clicker's page is on After dark: only those stream into it.
+    expect(clicker.locator(".nc-card--fresh")).to_have_count(sum(saved))
     # The watcher's own browser session still has its refresh.
     expect(watcher.locator("#refresh-button")).to_have_text("REFRESH EVENTS (1/1)")
     assert site_server.count() > 0

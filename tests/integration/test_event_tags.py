@@ -223,3 +223,31 @@ async def test_retag_job_runs_on_the_worker_and_twice_is_harmless(mode) -> None:
         rave = _stored(session, _rave().link)
         assert rave.after_dark and rave.rules_version == RULES_VERSION
         assert _stored(session, _fair().link).after_dark is False
+
+
+def test_counts_and_the_digest_issue_count_after_dark_events(session: Session) -> None:
+    from workers.email.digest import issue_cards
+
+    now = START.replace(hour=0) - timedelta(days=1)
+    crud.upsert_events(session=session, city_id=LA, events=[_rave(), _fair()])
+    session.commit()
+    assert crud.upcoming_counts(session=session, now=now) == {LA: 2}
+    assert crud.upcoming_counts(session=session, now=now, after_dark=True) == {LA: 1}
+    day = START.date()
+    per_day = dict(crud.counts_per_day(session=session, city_id=LA, today=day, after_dark=True))
+    assert per_day[day] == 1
+    assert dict(crud.counts_per_day(session=session, city_id=LA, today=day))[day] == 2
+    tags = crud.tag_counts(session=session, city_id=LA, start_date=day)
+    assert tags["music"] == 1 and tags["business"] == 1
+    assert "business" not in crud.tag_counts(session=session, city_id=LA, start_date=day,
+                                             after_dark=True)  # fmt: skip
+
+    week = day - timedelta(days=day.weekday())
+    cards = issue_cards(session=session, city_id=LA, week=week, now=now)
+    # The after-dark event leads though the fair starts first; both carry their tags.
+    assert [(c["title"], c["after_dark"]) for c in cards] == [
+        ("Warehouse Techno Rave", True),
+        ("Tech Career Fair & Networking Expo", False),
+    ]
+    assert cards[0]["age_label"] == "21+" and "Music" in cards[0]["tag_labels"]
+    assert "11 PM" in cards[0]["after_dark_why"]

@@ -157,3 +157,23 @@ def test_confirm_tokens_expire_but_unsubscribe_tokens_do_not(monkeypatch):
     with pytest.raises(tokens.BadToken, match="expired"):
         tokens.verify(confirm, "confirm")
     assert tokens.verify(unsub, "unsubscribe") == (1, 1)
+
+
+def test_digest_leads_with_after_dark_events_and_lists_the_rest_briefly():
+    cards = [
+        _card("Warehouse rave", 4, "23:00", after_dark=True, tag_labels=["Music", "Club night"]),
+        _card("Career fair", 1, "10:00", after_dark=False, tag_labels=["Business & career"]),
+        *(_card(f"Webinar {i}", 2, "12:00", after_dark=False) for i in range(20)),
+    ]
+    out = render_digest(
+        city_name="Chicago", week_start=WEEK, cards=cards, city_url="https://n.example"
+    )
+    assert out.subject == "This week in Chicago: 1 event after dark"
+    assert out.preheader.endswith("Warehouse rave and more")
+    for part in (out.html, out.text):
+        assert part.index("Warehouse rave") < part.index("Career fair")
+        assert "Music, Club night" in part
+        assert "21 more at the end" in part and "and 6 more on the site" in part
+    assert "FRIDAY, MAY 10" in out.text and "TUESDAY, MAY 7" not in out.text  # no day heading
+    assert "- Tue 10:00 AM  Career fair  https://example.com/Career-fair" in out.text
+    assert out.html.count("Webinar ") == 14  # 15 brief lines: the fair and 14 webinars

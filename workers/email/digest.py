@@ -48,6 +48,8 @@ MAX_DELIVERY_RUNS = 3
 # A 'sending' claim older than this belongs to a run that died.
 CLAIM_LEASE = timedelta(minutes=15)
 ISSUE_EVENT_LIMIT = 500
+# The rest of the week (not after dark): listed briefly after the after-dark events.
+ISSUE_REST_LIMIT = 100
 
 
 def week_start(city_id: str, now: datetime) -> date:
@@ -70,16 +72,18 @@ def due_cities(*, now: datetime, local_hour: int | None = None) -> list[tuple[st
 def issue_cards(
     *, session: Session, city_id: str, week: date, now: datetime
 ) -> list[dict[str, object]]:
-    """Cards for the city's scheduled, in-person events from ``now`` to the week's end."""
-    events = crud.events_for_city(
-        session=session,
-        city_id=city_id,
-        start_date=week,
-        end_date=week + timedelta(days=6),
-        starts_after=now,
-        limit=ISSUE_EVENT_LIMIT,
+    """Cards for the city's scheduled, in-person events from ``now`` to the week's end:
+    the after-dark ones, which the digest leads with, then a few of the rest."""
+    week_query = crud.EventQuery(
+        city_id=city_id, start_date=week, end_date=week + timedelta(days=6), starts_after=now
     )
-    return [event_card(e) for e in events if e.status == EventStatus.scheduled]
+    lead = crud.events_for_city(
+        session=session, **week_query, after_dark=True, limit=ISSUE_EVENT_LIMIT
+    )
+    rest = crud.events_for_city(
+        session=session, **week_query, after_dark=False, limit=ISSUE_REST_LIMIT
+    )
+    return [event_card(e) for e in (*lead, *rest) if e.status == EventStatus.scheduled]
 
 
 def get_issue(*, session: Session, city_id: str, week: date) -> DigestIssue | None:

@@ -25,6 +25,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 UNSUBSCRIBE_PLACEHOLDER = "__NOCTURNE_UNSUBSCRIBE_URL__"
 # Gmail clips messages over ~102 KB; past this many events the digest links to the site.
 DIGEST_MAX_EVENTS = 60
+# Events that are not after dark: a line each, after the after-dark ones, at most this many.
+DIGEST_MAX_ALSO = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +112,8 @@ def digest_days(cards: Sequence[Mapping[str, Any]], *, week_start: date) -> list
                 "time_label": time_label(card.get("local_time") or ""),
                 "venue": card.get("venue") or "",
                 "price_label": card.get("price_label") or "",
+                "tags": ", ".join(card.get("tag_labels") or []),
+                "day_short": f"{day.day:%a}",
             }
         )
     return [d for d in days.values() if d.events]
@@ -151,8 +155,12 @@ def render_digest(
     unsubscribe_url: str = UNSUBSCRIBE_PLACEHOLDER,
     max_events: int = DIGEST_MAX_EVENTS,
 ) -> RenderedEmail:
-    """The weekly digest of ``cards`` (event cards, see ``nocturne.cards.event_card``)."""
-    days = digest_days(cards, week_start=week_start)
+    """The weekly digest of ``cards`` (event cards, see ``nocturne.cards.event_card``): the
+    after-dark events by day, then a line for each of the others. (Cards frozen before
+    events had ``after_dark`` count as after dark.)"""
+    days = digest_days([c for c in cards if c.get("after_dark", True)], week_start=week_start)
+    others = digest_days([c for c in cards if not c.get("after_dark", True)], week_start=week_start)
+    also = [ev for day in others for ev in day.events]
     total = sum(len(d.events) for d in days)
     shown, kept = 0, []
     for day in days:
@@ -163,6 +171,7 @@ def render_digest(
         kept.append(replace(day, events=events))
     first = kept[0].events[0]["title"] if kept else ""
     subject = f"This week in {city_name}: {total} event{'' if total == 1 else 's'}"
+    subject += " after dark" if also else ""
     context: dict[str, Any] = {
         "subject": subject,
         "preheader": f"{range_label(week_start)}: {first} and more" if first else subject,
@@ -171,6 +180,9 @@ def render_digest(
         "days": kept,
         "total": total,
         "more": total - shown,
+        "also": also[:DIGEST_MAX_ALSO],
+        "also_total": len(also),
+        "also_more": max(0, len(also) - DIGEST_MAX_ALSO),
         "city_url": city_url,
         "unsubscribe_url": unsubscribe_url,
     }
