@@ -153,6 +153,7 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                         "SCRAPE_BACKOFF_SECONDS": "0.1",
                         "SCRAPE_MEETUP_KEYWORDS": '["music","art"]',
                         "WORKER_MAX_JOBS": "10",
+                        "AUTOFILL": "false",  # the bench queues its own cities
                     }
                     procs = [
                         subprocess.Popen(

@@ -75,6 +75,7 @@ def running_app(seed_events: int = 120, *, redis_state: bool = False) -> Iterato
     with tmp_dir, lease_redis_db() as redis_url:
         settings.database_url, settings.redis_url = db, redis_url
         os.environ["DATABASE_URL"], os.environ["REDIS_URL"] = db, redis_url
+        settings.autofill, os.environ["AUTOFILL"] = False, "false"  # no first-run scrapes
         if redis_state:
             # As scripts/prod and docker-compose.yml run it; REFLEX_OPLOCK_ENABLED=false compares.
             os.environ["REFLEX_REDIS_URL"] = redis_url

@@ -9,13 +9,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from sqlmodel import Session, col, func, select
 
 from nocturne import live, queue
-from nocturne.autofill import PROGRESS_CHANNEL, cities_to_fill, fill_progress
+from nocturne.autofill import (
+    PROGRESS_CHANNEL,
+    cities_to_fill,
+    fill_progress,
+    gathered_city_ids,
+    was_gathered,
+)
 from nocturne.cities import CITIES
 from nocturne.db import get_engine, session_scope
 from nocturne.models import Event, ScrapeRun, utcnow
@@ -222,3 +229,34 @@ async def test_autofill_off_queues_nothing(
         assert await fill_cities({}) == {"queued": [], "skipped": [], "off": True}
     assert autofill.order == []
     assert _finished_runs() == Counter()
+
+
+def test_a_city_is_gathered_once_a_scrape_of_it_ended(app_db: str) -> None:
+    """One source done and another still fetching is not gathered; a refresh of a
+    gathered city (runs running again, long after) leaves it gathered."""
+    start = utcnow()
+    with session_scope() as session:
+
+        def run(city_id: str, source: str, began: float, ended: float | None) -> None:
+            session.add(
+                ScrapeRun(
+                    city_id=city_id,
+                    source=source,
+                    started_at=start + timedelta(seconds=began),
+                    finished_at=None if ended is None else start + timedelta(seconds=ended),
+                    status="running" if ended is None else "failed",
+                )
+            )
+
+        run(NY, "meetup", 0, 1)  # under way: meetup failed fast, eventbrite still fetching
+        run(NY, "eventbrite", 0, None)
+        run(CHICAGO, "eventbrite", 0, 5)  # gathered, now refreshed
+        run(CHICAGO, "eventbrite", 60, None)
+        run(DENVER, "eventbrite", 0, 5)  # gathered
+        session.flush()
+        assert gathered_city_ids(session=session) == {CHICAGO, DENVER}
+        assert was_gathered(session=session, city_id=CHICAGO)
+        assert not was_gathered(session=session, city_id=NY)
+        assert fill_progress(session=session).done == 2
+        assert cities_to_fill(session=session)[:2] == [NY, "ca--los-angeles"]
+        assert CHICAGO not in cities_to_fill(session=session)
