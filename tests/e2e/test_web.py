@@ -115,8 +115,6 @@ def test_refresh_streams_into_two_tabs_and_is_limited_per_session(
     expect(watcher.locator(".nc-card--fresh").first).to_be_visible()
     # Chicago's 19hz nights stream in credited to 19hz.
     expect(clicker.locator(".nc-card-credit", has_text="via 19hz").first).to_be_visible()
-    # Chicago's 19hz nights stream in credited to 19hz.
-    expect(clicker.locator(".nc-card-credit", has_text="via 19hz").first).to_be_visible()
     found = int(re.findall(r"\d+", clicker.locator("#found").inner_text())[0])
     with session_scope() as session:
         saved = session.exec(select(Event.after_dark).where(Event.city_id == "il--chicago")).all()
