@@ -155,7 +155,7 @@ async def status(city_id: str) -> list[dict[str, Any]]:
     Raises what Redis raises: a caller that can do without it catches that.
     """
     if settings.redis_url:
-        raw = await _client(settings.redis_url).hgetall(_status_key(city_id))
+        raw = await _client(settings.redis_url).hgetall(_status_key(city_id))  # type: ignore[misc]  # redis-py#3920
         messages = [json.loads(v) for v in raw.values()]
     else:
         now = time.monotonic()

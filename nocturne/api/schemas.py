@@ -15,11 +15,16 @@ from nocturne.models import Event
 from scrapers.sites import SITES, SOURCE_NAMES
 from scrapers.tags import AGES, TAGS
 
-# The registry's source names, as an enum in the OpenAPI document.
-Source = Literal[SOURCE_NAMES]  # type: ignore[valid-type]
-# The classifier's vocabulary (scrapers/tags.py), as enums.
-Tag = Literal[tuple(TAGS)]  # type: ignore[valid-type]
-Age = Literal[tuple(AGES)]  # type: ignore[valid-type]
+if TYPE_CHECKING:  # enums built from the registries at run time; to mypy they are strings
+    Source = str
+    Tag = str
+    Age = str
+else:
+    # The registry's source names and the classifier's vocabulary (scrapers/tags.py), as
+    # enums in the OpenAPI document.
+    Source = Literal[SOURCE_NAMES]
+    Tag = Literal[tuple(TAGS)]
+    Age = Literal[tuple(AGES)]
 
 
 def iso_utc(value: datetime | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Required, TypedDict, Unpack
+from typing import Any, Required, TypedDict, TypeVar, Unpack
 
 from sqlalchemy import ColumnElement, Row, Select, Text, cast, func, or_
 from sqlmodel import Session, col, select
@@ -52,7 +52,7 @@ class UpsertResult:
     unchanged: int = 0
 
 
-def _event_values(scraped: ScrapedEvent, city_id: str) -> dict[str, object]:
+def _event_values(scraped: ScrapedEvent, city_id: str) -> dict[str, Any]:
     city = require_city(city_id)
     if scraped.start.tzinfo is None or (scraped.end and scraped.end.tzinfo is None):
         raise ValueError(f"naive datetime refused for {scraped.link}: times must be tz-aware")
@@ -161,14 +161,14 @@ def classify_row(row: Event) -> dict[str, Any]:
     return classification(**{name: getattr(row, name) for name in _CLASSIFIED_FROM})
 
 
-def _fill_gaps(winner: dict[str, object], other: dict[str, object]) -> dict[str, object]:
+def _fill_gaps(winner: dict[str, Any], other: dict[str, Any]) -> dict[str, Any]:
     for name in _TRACKED:
         if winner.get(name) in (None, "", []) and other.get(name) not in (None, "", []):
             winner[name] = other[name]
     return winner
 
 
-def _row_values(row: Event) -> dict[str, object]:
+def _row_values(row: Event) -> dict[str, Any]:
     return {name: getattr(row, name) for name in (*_TRACKED, "local_date", "local_time")}
 
 
@@ -220,8 +220,8 @@ def upsert_events(
     rows: dict[int, Event] = {}
     ids = sorted(set(event_of_link.values()))
     for i in range(0, len(ids), _BATCH):
-        for row in session.exec(select(Event).where(col(Event.id).in_(ids[i : i + _BATCH]))):
-            rows[row.id] = row  # type: ignore[index]
+        for found in session.exec(select(Event).where(col(Event.id).in_(ids[i : i + _BATCH]))):
+            rows[found.id] = found  # type: ignore[index]
 
     touched: set[int] = set()
     pending: dict[str, Event] = {}  # rows added in this batch, by each of their links
@@ -362,8 +362,11 @@ def event_rows_for_city(
     return list(session.exec(events_statement(select(*columns), **query)))
 
 
+_Statement = TypeVar("_Statement", bound=Select[Any])
+
+
 def events_statement(
-    stmt: Select[Any],
+    stmt: _Statement,
     *,
     city_id: str,
     start_date: date | None = None,
@@ -381,7 +384,7 @@ def events_statement(
     limit: int = 100,
     offset: int = 0,
     after: tuple[datetime, int] | None = None,
-) -> Select[Any]:
+) -> _Statement:
     """``stmt`` (a select of events or their columns) narrowed to a city's listing, ordered
     by start, filtered by local dates and the usual filters.
 
@@ -389,35 +392,35 @@ def events_statement(
     events carrying any of them. ``after`` is a keyset cursor: (start_at, id) of the last
     event of the previous page.
     """
-    stmt = stmt.where(Event.city_id == city_id)
+    stmt = stmt.where(col(Event.city_id) == city_id)
     if start_date or end_date:
         today = city_today(city_id)
         lo, hi = local_day_bounds(city_id, start_date or today, end_date or date.max - timedelta(2))
-        stmt = stmt.where(Event.start_at >= lo, Event.start_at < hi)
+        stmt = stmt.where(col(Event.start_at) >= lo, col(Event.start_at) < hi)
     else:
         # Not yet over. The lower bound on start keeps this a short range scan of
         # (city_id, start_at) instead of a walk over the city's past weeks; events that
         # started more than ONGOING_WINDOW ago (multi-day festivals) drop off the list.
         now = utcnow()
         stmt = stmt.where(
-            Event.start_at >= now - ONGOING_WINDOW,
+            col(Event.start_at) >= now - ONGOING_WINDOW,
             or_(
-                Event.end_at >= now,
-                (Event.end_at.is_(None)) & (Event.start_at >= now - timedelta(hours=6)),
+                col(Event.end_at) >= now,
+                col(Event.end_at).is_(None) & (col(Event.start_at) >= now - timedelta(hours=6)),
             ),
-        )  # type: ignore[union-attr]
+        )
     if starts_after:
-        stmt = stmt.where(Event.start_at >= starts_after)
+        stmt = stmt.where(col(Event.start_at) >= starts_after)
     if starts_before:
-        stmt = stmt.where(Event.start_at < starts_before)
+        stmt = stmt.where(col(Event.start_at) < starts_before)
     if source:
         stmt = stmt.where(col(Event.sources).contains(f",{source},"))
     if free is not None:
         stmt = (
-            stmt.where(Event.is_free == free)
+            stmt.where(col(Event.is_free) == free)
             if free
-            else stmt.where(or_(Event.is_free.is_(None), col(Event.is_free).is_(False)))
-        )  # type: ignore[union-attr]
+            else stmt.where(or_(col(Event.is_free).is_(None), col(Event.is_free).is_(False)))
+        )
     if q:
         # The words are matched literally: "100%" or "_" are not wildcards.
         words = q.strip().lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -434,15 +437,18 @@ def events_statement(
     if tags:
         stmt = stmt.where(or_(*(has_tag(tag) for tag in tags)))
     if age:
-        stmt = stmt.where(Event.age == age)
+        stmt = stmt.where(col(Event.age) == age)
     if not include_online:
         stmt = stmt.where(col(Event.is_online).is_(False))
     if not include_gone:
-        stmt = stmt.where(Event.status != EventStatus.gone)
+        stmt = stmt.where(col(Event.status) != EventStatus.gone)
     if after:
         a_start, a_id = after
         stmt = stmt.where(
-            or_(Event.start_at > a_start, (Event.start_at == a_start) & (col(Event.id) > a_id))
+            or_(
+                col(Event.start_at) > a_start,
+                (col(Event.start_at) == a_start) & (col(Event.id) > a_id),
+            )
         )
     return stmt.order_by(col(Event.start_at), col(Event.id)).offset(offset).limit(limit)
 

@@ -78,10 +78,10 @@ def issue_cards(
         city_id=city_id, start_date=week, end_date=week + timedelta(days=6), starts_after=now
     )
     lead = crud.events_for_city(
-        session=session, **week_query, after_dark=True, limit=ISSUE_EVENT_LIMIT
+        session=session, **week_query | {"after_dark": True, "limit": ISSUE_EVENT_LIMIT}
     )
     rest = crud.events_for_city(
-        session=session, **week_query, after_dark=False, limit=ISSUE_REST_LIMIT
+        session=session, **week_query | {"after_dark": False, "limit": ISSUE_REST_LIMIT}
     )
     return [event_card(e) for e in (*lead, *rest) if e.status == EventStatus.scheduled]
 

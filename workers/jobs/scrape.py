@@ -16,7 +16,7 @@ import statistics
 import time
 import uuid
 from bisect import bisect_right
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,8 +114,8 @@ def _targets(city: City, wanted: Sequence[str], feeds: Sequence[CityFeed]) -> li
 
 def _crawl(ctx: dict[str, Any], city: City, target: Target) -> AsyncIterator[CrawledPage]:
     """The crawl of one target (``ctx["crawl"]`` stands in for ``scrapers.crawl.crawl``)."""
-    run = ctx.get("crawl") or crawl
-    return run(  # type: ignore[no-any-return]
+    run: Callable[..., AsyncIterator[CrawledPage]] = ctx.get("crawl") or crawl
+    return run(
         fetcher=ctx.get("fetcher"),
         site=target.site,
         city=city,
