@@ -85,5 +85,6 @@ def event_card(event: Event) -> dict[str, Any]:
         "tag_labels": [TAGS[t] for t in event.tags or () if t in TAGS][:3],
         "after_dark": bool(event.after_dark),
         "after_dark_why": ", ".join(event.after_dark_reasons or []),
+        "age": event.age or "",
         "age_label": AGES.get(event.age or "", ""),
     }

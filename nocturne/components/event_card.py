@@ -32,6 +32,7 @@ class Card(TypedDict):
     tag_labels: list[str]  # the first three, as shown
     after_dark: bool
     after_dark_why: str  # "club night, 10 PM, at a nightclub"
+    age: str  # a key of scrapers.tags.AGES, or ""
     age_label: str  # "21+", "All ages" or ""
     # UI only: streamed in live, with its place in the 120 ms stagger
     fresh: bool

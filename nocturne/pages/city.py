@@ -209,7 +209,13 @@ def _chart(city_id: str) -> list[DayCount]:
 
 
 def _cards(
-    city_id: str, when: str, free_only: bool, source: str, view: str = "all", tag: str = ""
+    city_id: str,
+    when: str,
+    free_only: bool,
+    source: str,
+    view: str = "all",
+    tag: str = "",
+    all_ages: bool = False,
 ) -> tuple[list[Card], list[TagChip]]:
     """The listing's cards, and a chip for each tag its events carry (whatever the tag
     chosen, so another is one click away)."""
@@ -223,6 +229,7 @@ def _cards(
         source=source or None,
         free=True if free_only else None,
         after_dark=True if view == "after-dark" else None,
+        age="all-ages" if all_ages else None,
     )
     with session_scope() as session:
         tags = (tag,) if tag else ()
@@ -248,6 +255,7 @@ class CityState(BaseState):
     fresh_cards: list[Card] = []
     when: str = "all"
     free_only: bool = False
+    all_ages: bool = False
     source: str = ""
     view: str = "after-dark"
     tag: str = ""
@@ -312,6 +320,7 @@ class CityState(BaseState):
             return None
         if city.id != self.city_id:
             self.when, self.free_only, self.source = "all", False, ""
+            self.all_ages = False
             self.chart = []
         self.city_id, self.city_name, self.city_state = city.id, city.name, city.state
         params = self.router.url.query_parameters
@@ -334,7 +343,9 @@ class CityState(BaseState):
 
     def _query_cards(self) -> tuple[tuple[list[Card], list[TagChip]], list[SourceLine]]:
         cid = self.city_id
-        listing = _cards(cid, self.when, self.free_only, self.source, self.view, self.tag)
+        listing = _cards(
+            cid, self.when, self.free_only, self.source, self.view, self.tag, self.all_ages
+        )
         return listing, _freshness(cid)
 
     @rx.event
@@ -349,7 +360,14 @@ class CityState(BaseState):
         self.loading, self.fresh_cards = True, []
         try:
             self.cards, self.tag_chips = await asyncio.to_thread(
-                _cards, self.city_id, self.when, self.free_only, self.source, self.view, self.tag
+                _cards,
+                self.city_id,
+                self.when,
+                self.free_only,
+                self.source,
+                self.view,
+                self.tag,
+                self.all_ages,
             )
             self.error = ""
         except Exception:
@@ -365,6 +383,11 @@ class CityState(BaseState):
     @rx.event
     async def set_free_only(self, value: bool) -> None:
         self.free_only = bool(value)
+        await self._reload_cards()
+
+    @rx.event
+    async def set_all_ages(self, value: bool) -> None:
+        self.all_ages = bool(value)
         await self._reload_cards()
 
     @rx.event
@@ -456,6 +479,8 @@ class CityState(BaseState):
         if self.view == "after-dark" and not card.get("after_dark"):
             return False
         if self.tag and self.tag not in card.get("tags", []):
+            return False
+        if self.all_ages and card.get("age") != "all-ages":
             return False
         if self.when != "all":
             lo, hi = time_window(self.when, self.city_id)
@@ -663,6 +688,14 @@ def _filters() -> rx.Component:
                 on_click=CityState.set_free_only(~CityState.free_only),
                 class_name=rx.cond(CityState.free_only, "nc-chip nc-chip--on", "nc-chip"),
                 aria_pressed=rx.cond(CityState.free_only, "true", "false"),
+                type="button",
+            ),
+            rx.el.button(
+                "All ages",
+                on_click=CityState.set_all_ages(~CityState.all_ages),
+                class_name=rx.cond(CityState.all_ages, "nc-chip nc-chip--on", "nc-chip"),
+                aria_pressed=rx.cond(CityState.all_ages, "true", "false"),
+                title="Events whose listing says all ages are welcome",
                 type="button",
             ),
             rx.el.label(

@@ -22,7 +22,7 @@ _NAMES = (
 # Daytime events, none of them after dark: (title, hour, venue, description).
 DAYTIME = (
     ("Tech Career Fair", 10, "Convention Center", "Meet recruiters. Bring your resume."),
-    ("Kids' Pottery Class", 11, "Clay Studio", "A hands-on class for children 6-12."),
+    ("Kids' Pottery Class", 11, "Clay Studio", "A hands-on class for children. All ages welcome."),
     ("Startup Pitch Breakfast", 9, "WeWork", "Founders pitch investors over coffee."),
 )
 

@@ -41,6 +41,13 @@ def test_after_dark_first_everything_and_tags_a_click_away(browser: Browser, bas
     expect(cards).to_have_count(SEEDED[LA] + len(DAYTIME))
     expect(page.get_by_text("Tech Career Fair")).to_be_visible()
     expect(page).to_have_url(re.compile(r"/city/ca--los-angeles\?show=all$"))
+    # "All ages": what the listing states (the pottery class says so; the seed's nights don't).
+    page.get_by_role("button", name="All ages").click()
+    expect(cards).to_have_count(1)
+    expect(cards.first).to_contain_text("Kids' Pottery Class")
+    expect(cards.first.locator(".nc-age")).to_have_text("All ages")
+    page.get_by_role("button", name="All ages").click()
+    expect(cards).to_have_count(SEEDED[LA] + len(DAYTIME))
 
     business = page.locator("[data-tag='business']")
     expect(business).to_contain_text(str(_listed(tags=("business",))))
