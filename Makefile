@@ -24,7 +24,7 @@ export NPM_CONFIG_REGISTRY
 PORT ?= 3000
 export PORT
 
-.PHONY: install run demo prod test test-fast test-e2e lint format bench migrate clean
+.PHONY: install run demo prod test test-unit test-integration test-browser typecheck test-fast test-e2e lint format bench migrate clean
 
 install: $(VENV)/.installed .tools/.installed
 
@@ -64,17 +64,35 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Unit, integration and real-fixture tiers (real PostgreSQL and Redis), then the browser tier
-# in its own run: Playwright's event loop clashes with pytest-asyncio.
+# Lint and types, then the unit, integration and real-fixture tiers (real PostgreSQL and
+# Redis), then the browser tier in its own run: Playwright's event loop clashes with
+# pytest-asyncio.
 test: install
 	bash scripts/ensure-system-packages
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/reflex compile --no-rich --loglevel warning
 	$(PY) -m pytest -m "not browser" tests
 	bash scripts/run-browser-tests
 
+# One tier at a time. tests/shared runs the parsers over real saved pages.
+test-unit: install
+	$(PY) -m pytest -m "not browser" tests/unit tests/shared
+
+test-integration: install
+	bash scripts/ensure-system-packages
+	$(PY) -m pytest -m "not browser" tests/integration
+
+test-browser: install
+	bash scripts/ensure-system-packages
+	bash scripts/run-browser-tests
+
 test-fast: install
 	$(PY) -m pytest -m "not browser" tests/unit
+
+# mypy over scrapers/, workers/ and nocturne/; what it checks is set in pyproject.toml.
+typecheck: install
+	$(BIN)/mypy
 
 bench: install
 	for b in bench/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
