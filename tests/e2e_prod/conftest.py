@@ -131,6 +131,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
                 rate_limit_enabled=False,
                 job_timeout_cap_seconds=JOB_TIMEOUT_CAP,
                 log_level="INFO",
+                autofill=False,  # the tests scrape when they ask
             )
             env = {
                 **os.environ,
