@@ -316,6 +316,16 @@ class InProcess:
         for cj in jobs:
             cj.next_run = None
             cj.calculate_next(clock())
+            if cj.run_at_startup:  # as an arq worker does when it starts
+                self._start(
+                    f"{cj.name}:startup",
+                    cj.name,
+                    cj.coroutine,
+                    (),
+                    {},
+                    max_tries=cj.max_tries,
+                    timeout=cj.timeout_s,
+                )
         while True:
             upcoming = min(jobs, key=lambda cj: cj.next_run)
             wait = (upcoming.next_run - clock()).total_seconds()

@@ -251,3 +251,37 @@ def test_counts_and_the_digest_issue_count_after_dark_events(session: Session) -
     ]
     assert cards[0]["age_label"] == "21+" and "Music" in cards[0]["tag_labels"]
     assert "11 PM" in cards[0]["after_dark_why"]
+
+
+@pytest.mark.usefixtures("app_db")
+async def test_the_in_process_schedule_retags_at_start_as_a_worker_does(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without Redis the app runs the cron itself: stale events are classified as it
+    starts, not at the next hourly run (arq's run_at_startup, honoured in-process)."""
+    import asyncio
+
+    from nocturne import queue
+    from nocturne.settings import settings
+    from workers.main import CRON_JOBS, WorkerSettings, in_process
+
+    monkeypatch.setattr(settings, "redis_url", None)
+    retag_cron = [cj for cj in CRON_JOBS if cj.name == "cron:retag_events"]
+    assert retag_cron and retag_cron[0].run_at_startup
+    monkeypatch.setattr(WorkerSettings, "cron_jobs", retag_cron)
+    with Session(get_engine()) as session:
+        crud.upsert_events(session=session, city_id=LA, events=[_rave()])
+        session.commit()
+        _spoil(session)
+    await in_process.context(fetcher=None)
+    in_process.start_scheduler()
+    try:
+        for _ in range(100):
+            with Session(get_engine()) as session:
+                if _stored(session, _rave().link).rules_version == RULES_VERSION:
+                    break
+            await asyncio.sleep(0.1)
+    finally:
+        await queue.shutdown()
+    with Session(get_engine()) as session:
+        assert _stored(session, _rave().link).after_dark is True
