@@ -121,6 +121,7 @@ Nocturne's scrapers, from the command line:
   scrape  fetch cities' events from the sources and store them in the database
   load    store the events of pages you saved (or that `parse` printed)
   parse   show what a saved page holds, as JSON, without storing anything
+  retag   classify stored events again (tags, after dark, age) after the rules changed
 
 City ids are the state and the city, e.g. ny--new-york, il--chicago, ca--los-angeles (the
 app's /cities lists them all). The database is DATABASE_URL, from the environment or the
@@ -193,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
             "else of an event changes. Prints a JSON summary."
         ),
         epilog="example: python -m scrapers retag --all",
+        formatter_class=HelpFormatter,
     )
     retag.add_argument("--all", action="store_true", help="every event, not only stale ones")
     retag.set_defaults(handler=_retag_command)
