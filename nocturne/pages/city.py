@@ -13,13 +13,14 @@ from urllib.parse import urlencode
 
 import reflex as rx
 
-from nocturne import cards, crud, live, queue, refresh_limit
+from nocturne import autofill, cards, crud, live, queue, refresh_limit
 from nocturne.cities import get_city
 from nocturne.components.event_card import SOURCE_NAMES, Card, event_card
 from nocturne.components.layout import page
 from nocturne.components.subscribe import subscribe_form
 from nocturne.db import session_scope
 from nocturne.models import utcnow
+from nocturne.settings import settings
 from nocturne.state import BaseState
 from scrapers.errors import explain, parse_recorded
 from scrapers.sites import CITY_SOURCES
@@ -202,6 +203,11 @@ def _freshness(city_id: str) -> list[SourceLine]:
     return lines
 
 
+def _was_gathered(city_id: str) -> bool:
+    with session_scope() as session:
+        return autofill.was_gathered(session=session, city_id=city_id)
+
+
 def _chart(city_id: str) -> list[DayCount]:
     with session_scope() as session:
         counts = crud.counts_per_day(session=session, city_id=city_id, days=14, after_dark=True)
@@ -337,9 +343,26 @@ class CityState(BaseState):
             log.exception("loading city %s failed", city.id)
             self.error = "Events could not be loaded just now. Please try again in a moment."
         self.loading = False
+        if settings.autofill and not self.cards and not self.error:
+            await self._gather_first(city.id, city.name)
         # The chart follows in an update of its own: drawn in the same render as the
         # cards, it held back their first paint by ~80 ms.
         return [CityState.load_chart, CityState.watch_city(self._watch_gen)]
+
+    async def _gather_first(self, city_id: str, name: str) -> None:
+        """A city with no events, never scraped: its first scrape now, ahead of the first
+        run's queue."""
+        try:
+            if await asyncio.to_thread(_was_gathered, city_id):
+                return
+            job_id = f"scrape:{city_id}"
+            if await queue.enqueue("fill_city", city_id=city_id, _job_id=job_id) is None:
+                await queue.hurry(job_id)  # queued by the first run, or running already
+        except Exception:
+            log.exception("starting the first scrape of %s failed", city_id)
+            return
+        self.scraping = True
+        self.refresh_note = f"Gathering events for {name}…"
 
     def _query_cards(self) -> tuple[tuple[list[Card], list[TagChip]], list[SourceLine]]:
         cid = self.city_id

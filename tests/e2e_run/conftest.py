@@ -3,19 +3,23 @@
 The copy has no `.web`, no Reflex home, no database, no `.env` and no `PUBLIC_URL`: what a
 new clone has. It shares only the installed tools (the virtualenv, bun and bun's package
 cache, symlinked; `make -o install` leaves them be). `make run` serves it on a free port
-that is not the default 3000; the tests then use it as a person would. Run in its own
+that is not the default 3000, its sources pointed at a local site server (nothing else of
+the environment is set); the tests then use it as a person would. Run in its own
 pytest process with `-p no:asyncio` (Playwright's loop), as `scripts/run-browser-tests` does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,6 +31,7 @@ import pytest
 
 from nocturne.settings import ROOT, Settings
 from tests.support.browser import CHROMIUM, LAUNCH_ARGS
+from tests.support.site_server import PAGES, Route, SiteServer, chicago_routes
 
 READY_TIMEOUT = 300  # a first run: bun install from the cache, compile, production build
 SHARED = (".venv", ".tools", ".bun-cache")  # installed once, symlinked into the copy
@@ -35,6 +40,43 @@ LEFT_OUT = {
     "node_modules", "test-artifacts", "__pycache__", ".pytest_cache", ".ruff_cache",
     ".mypy_cache", ".env",
 }  # fmt: skip
+
+
+# The first run's first three cities (nocturne.autofill.BIGGEST) list events on the site
+# server; every other city's pages answer 404, so its first scrape ends at once.
+FILLED = ("ny--new-york", "ca--los-angeles", "il--chicago")
+
+
+class HeldSiteServer(SiteServer):
+    """The site server, holding its answers to ``held`` paths until ``release`` is set,
+    so a test sees the first run before and after those cities come in."""
+
+    def __init__(self, routes: list[Route], held: set[str]) -> None:
+        super().__init__(routes)
+        self.held = held
+        self.release = threading.Event()
+
+    async def _serve(self, request: Any) -> Any:
+        while request.url.path.rstrip("/") in self.held and not self.release.is_set():
+            await asyncio.sleep(0.05)
+        return await super()._serve(request)
+
+
+def first_run_sites() -> HeldSiteServer:
+    """Chicago's Eventbrite and Meetup pages, and Eventbrite pages of New York and Los
+    Angeles (Chicago's, with links of their own). No Luma: its discover route would answer
+    every city with Chicago's events."""
+    routes = [r for r in chicago_routes() if "/find/" in r.path or "/all-events/" in r.path]
+    listing = (PAGES / "eventbrite/city_browse.html").read_text(encoding="utf-8")
+    for city_id in FILLED[:2]:
+        path = f"/d/{city_id}/all-events/"
+        page = listing.replace("eventbrite.com/e/", f"eventbrite.com/e/{city_id}-")
+        routes += [
+            Route(path, page),
+            Route(path, page, {"page": "1"}),
+            Route(path, Path("eventbrite/empty_search.html"), {"page": "2"}),
+        ]
+    return HeldSiteServer(routes, held={f"/d/{c}/all-events" for c in FILLED})
 
 
 @pytest.fixture(scope="session")
@@ -53,6 +95,7 @@ class FirstRun:
     log_path: Path
     proc: subprocess.Popen[bytes]
     files_before: dict[str, str]  # every file of the copy, before the run: its digest
+    sites: HeldSiteServer | None = None  # where its sources point
 
     @property
     def output(self) -> str:
@@ -115,16 +158,26 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstRun]:
     files_before = digests(root)
     port = _free_port()
     log_path = root.parent / "make-run.log"
+    sites = first_run_sites().start()
+    env = {
+        **_clean_env(),
+        "SOURCE_BASE_URLS": json.dumps(sites.settings_overrides()["source_base_urls"]),
+        "SCRAPE_DELAY_SECONDS": "0",
+        # The held listings wait for their test, and must leave the server's other pages
+        # (one host for every source) requests to spare.
+        "SCRAPE_TIMEOUT_SECONDS": "900",
+        "SCRAPE_PER_HOST_CONCURRENCY": "8",
+    }
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
             ["make", "-o", "install", "run", f"PORT={port}"],
             cwd=root,
-            env=_clean_env(),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    run = FirstRun(f"http://localhost:{port}", port, root, log_path, proc, files_before)
+    run = FirstRun(f"http://localhost:{port}", port, root, log_path, proc, files_before, sites)
     try:
         deadline = time.monotonic() + READY_TIMEOUT
         while True:
@@ -136,7 +189,9 @@ def first_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstRun]:
             time.sleep(0.5)
         yield run
     finally:
+        sites.release.set()
         _stop_group(proc)
+        sites.stop()
 
 
 def _stop_group(proc: subprocess.Popen[bytes]) -> None:
