@@ -299,3 +299,40 @@ class ScrapeRun(SQLModel, table=True):
     updated: int = 0
     dropped: int = 0
     error: str | None = None
+
+
+class SuggestionStatus(StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class FeedSuggestion(SQLModel, table=True):
+    """A calendar someone outside suggested for a city, waiting for an admin's decision.
+
+    ``preview`` is what one safe fetch found: ``{"state": "ok"|"failed"|"pending", "kind",
+    "found", "coming", "next": [{"title", "when"}], "message"}``; ``message`` is the plain
+    sentence a person reads ("Found 31 events, 12 coming; next: ..." or why not).
+    """
+
+    __tablename__ = "feed_suggestion"
+    __table_args__ = (sa.Index("ix_feed_suggestion_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    city_id: str = Field(max_length=80, index=True)
+    url: str = Field(max_length=2000)
+    name: str | None = Field(default=None, max_length=200)
+    email: str | None = Field(default=None, max_length=320)
+    note: str | None = Field(default=None, max_length=2000)
+    status: str = Field(default=SuggestionStatus.pending, max_length=20)
+    reason: str | None = Field(default=None, max_length=1000)  # why it was rejected
+    preview: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # A keyed hash of the submitter's address, for rate limits and abuse review: never the IP.
+    submitter_hash: str | None = Field(default=None, max_length=64)
+    feed_id: int | None = Field(default=None, foreign_key="city_feed.id", ondelete="SET NULL")
+    created_at: datetime = _ts(nullable=False, default=True)
+    updated_at: datetime = _ts(nullable=False, default=True)
+    previewed_at: datetime | None = _ts()
+    decided_at: datetime | None = _ts()
+    # Set when the decision mail was handed to the mail path, so a re-run sends nothing.
+    notified_at: datetime | None = _ts()

@@ -17,6 +17,7 @@ TABLES = {
     "digest_delivery",
     "city_version",
     "city_feed",
+    "feed_suggestion",
 }
 
 
@@ -147,3 +148,71 @@ def _event_columns(conn: sa.Connection) -> list[sa.ColumnElement]:
              "after_dark": sa.Boolean()}  # fmt: skip
     table = sa.table("event", *(sa.column(n, types.get(n)) for n in names), sa.column("id"))
     return [table.c[n] for n in names]
+
+
+def test_feed_suggestions_migration_keeps_feeds_and_events(db_url):
+    """0006 -> 0007 on a database holding a feed and its event: both kept; a suggestion
+    approved into that feed is stored and read back; down again drops only the new table."""
+    migrate(db_url, "0006")
+    engine = get_engine(db_url)
+    now = "2026-12-01 20:00:00+00:00"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO city_feed (id, city_id, kind, name, url, status, created_at,"
+                " updated_at) VALUES (7, 'il--chicago', 'ical', 'Loft', 'https://loft.test/c.ics',"
+                " 'active', :t, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO event (title, link, links, source, sources, feed_id, city_id,"
+                " start_at, timezone, local_date, local_time, tags, status, is_online,"
+                " missed_scrapes, first_seen, last_scraped, created_at, updated_at) VALUES"
+                " ('Loft night', 'https://loft.test/e/1', '[]', 'ical', ',ical,', 7,"
+                " 'il--chicago', :t, 'America/Chicago', '2026-12-01', '14:00', '[]',"
+                " 'scheduled', false, 0, :t, :t, :t, :t)"
+            ),
+            {"t": now},
+        )
+    migrate(db_url, "0007")
+    suggestion = sa.table(
+        "feed_suggestion",
+        *(
+            sa.column(n)
+            for n in ("city_id", "url", "name", "status", "feed_id", "created_at", "updated_at")
+        ),
+        sa.column("preview", sa.JSON()),
+    )
+    with engine.begin() as conn:
+        conn.execute(
+            suggestion.insert().values(
+                city_id="il--chicago",
+                url="https://loft.test/c.ics",
+                name="Loft",
+                status="approved",
+                feed_id=7,
+                created_at=now,
+                updated_at=now,
+                preview={"state": "ok", "found": 3, "coming": 1},
+            )
+        )
+    with engine.connect() as conn:
+        event = conn.execute(sa.text("SELECT title, feed_id FROM event")).one()
+        feed = conn.execute(sa.text("SELECT name FROM city_feed")).scalar_one()
+        row = conn.execute(
+            sa.select(
+                suggestion.c.name, suggestion.c.status, suggestion.c.feed_id, suggestion.c.preview
+            )
+        ).one()
+    assert tuple(event) == ("Loft night", 7)
+    assert feed == "Loft"
+    assert tuple(row) == ("Loft", "approved", 7, {"state": "ok", "found": 3, "coming": 1})
+
+    migrate(db_url, "0006", down=True)
+    with engine.connect() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+        assert conn.execute(sa.text("SELECT count(*) FROM event")).scalar_one() == 1
+    assert "feed_suggestion" not in tables and "city_feed" in tables
+    engine.dispose()
