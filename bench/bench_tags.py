@@ -127,8 +127,19 @@ def main() -> int:
 
     print(f"after_dark against {len(judged)} labelled events (rules version {RULES_VERSION})")
     print(f"{'split':8} {'source':11} {'n':>4} {'yes':>4} {'precision':>9} {'recall':>7}")
-    for split in ("tune", "holdout"):
-        rows = [(r, e, v) for r, e, v in judged if r["split"] == split]
+    # A weekly night's occurrences can fall in both splits; "unseen" keeps the holdout
+    # events whose title never appears in the tune split.
+    tuned_titles = {e.title.casefold() for r, e, _ in judged if r["split"] == "tune"}
+    splits = {
+        "tune": [t for t in judged if t[0]["split"] == "tune"],
+        "holdout": [t for t in judged if t[0]["split"] == "holdout"],
+        "unseen": [
+            t
+            for t in judged
+            if t[0]["split"] == "holdout" and t[1].title.casefold() not in tuned_titles
+        ],
+    }
+    for split, rows in splits.items():
         by_source: dict[str, list[tuple[bool, bool]]] = defaultdict(list)
         for row, _, verdict in rows:
             by_source[row["fixture"].split("/")[0]].append(
