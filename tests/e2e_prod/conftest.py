@@ -85,6 +85,8 @@ class Prod:
     reflex_redis_url: str
     site: SiteServer
     app_ports: tuple[int, int]
+    http_url: str  # nginx's plain-HTTP port: the site itself, or (TLS) its redirect
+    cert: Path | None = None  # the self-signed certificate, when served over TLS
 
     def pid(self, name: str) -> int:
         return int((self.run_dir / f"{name}.pid").read_text())
@@ -111,13 +113,41 @@ def alive(pid: int) -> bool:
     return True
 
 
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key (openssl, valid one day)."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
 @pytest.fixture(scope="session")
 def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
     """`scripts/prod` started as a subprocess; stopped with SIGTERM, leaving no process."""
+    with run_prod(tmp_path_factory) as running:
+        yield running
+
+
+@contextlib.contextmanager
+def run_prod(tmp_path_factory: pytest.TempPathFactory, *, tls: bool = False) -> Iterator[Prod]:
+    """`scripts/prod` with its own database, Redis dbs, ports and RUN_DIR; with ``tls``, a
+    self-signed certificate for it to serve https with (deploy/nginx/nocturne.conf)."""
     db_name = f"nocturne_prod_{uuid.uuid4().hex[:8]}"
     database_url = create_pg_database(db_name)
     run_dir = tmp_path_factory.mktemp("run")
     port, app_base = _free_port(), _free_port_pair()
+    http_url = f"http://127.0.0.1:{port}"
+    tls_env: dict[str, str] = {}
+    cert = None
+    if tls:
+        cert, key = self_signed_certificate(run_dir)
+        https_port = _free_port()
+        tls_env = {"TLS_CERT": str(cert), "TLS_KEY": str(key), "HTTPS_PORT": str(https_port)}
+    url = f"https://127.0.0.1:{tls_env['HTTPS_PORT']}" if tls else http_url
     try:
         with (
             lease_redis_db() as redis_url,
@@ -143,6 +173,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
                 "APP_BASE_PORT": str(app_base),
                 "RUN_DIR": str(run_dir),
                 "CORS_ORIGINS": json.dumps([FRIEND_ORIGIN]),
+                **tls_env,
             }
             out = (run_dir / "prod.out").open("wb")
             proc = subprocess.Popen(
@@ -154,7 +185,7 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
                 start_new_session=True,
             )
             prod = Prod(
-                url=f"http://127.0.0.1:{port}",
+                url=url,
                 run_dir=run_dir,
                 proc=proc,
                 database_url=database_url,
@@ -162,6 +193,8 @@ def prod(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prod]:
                 reflex_redis_url=reflex_redis_url,
                 site=site,
                 app_ports=(app_base, app_base + 1),
+                http_url=http_url,
+                cert=cert,
             )
             try:
                 deadline = time.monotonic() + READY_TIMEOUT

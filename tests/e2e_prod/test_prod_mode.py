@@ -95,7 +95,7 @@ def test_site_through_nginx_streams_a_refresh(prod: Prod, browser: Browser) -> N
         assert response.status == 200
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     page = context.new_page()
-    page.goto(prod.url + f"/city/{CITY}")
+    page.goto(prod.url + f"/city/{CITY}?show=all")  # every event, not only after dark
     expect(page.locator(".nc-empty")).to_be_visible(timeout=30_000)
     page.evaluate("window.__noReload = true")
     button = page.locator("#refresh-button")
