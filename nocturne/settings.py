@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     rate_limit_read: str = "10/second"
     rate_limit_subscribe: str = "5/minute"
     rate_limit_scrape: str = "1/10minutes"
+    # Suggesting a calendar: per address and, separately, per email given
+    rate_limit_suggest: str = "5/hour"
     # Peers whose X-Forwarded-For is believed (nginx); the client is the last untrusted hop
     trusted_proxies: list[str] = Field(
         default_factory=lambda: [
@@ -117,6 +119,11 @@ class Settings(BaseSettings):
     source_base_urls: dict[str, str] = Field(default_factory=dict)
     firecrawl_api_key: str | None = None
     firecrawl_base_url: str = "https://api.firecrawl.dev"
+    # Calendars people suggest are fetched only from public addresses (checked on the
+    # resolved address, after every redirect); true lets tests and a local network in
+    allow_private_feed_hosts: bool = False
+    feed_max_bytes: int = 10 * 1024 * 1024
+    feed_timeout_seconds: float = 15.0
 
     # A city never scraped gets its first scrape queued at start-up, and at once when its
     # page is opened (AUTOFILL=false: only the schedule and refreshes scrape)
