@@ -521,3 +521,32 @@ def upcoming_counts(
         stmt = stmt.where(col(Event.after_dark).is_(after_dark))
     stmt = stmt.group_by(Event.city_id)
     return {city_id: n for city_id, n in session.exec(stmt)}
+
+
+def get_event_page(*, session: Session, event_id: int) -> Event | None:
+    """The event its own page shows: ``None`` for an id never stored or an event gone
+    from its sources (cancelled and postponed ones still show, marked)."""
+    if not 1 <= event_id <= 2**31 - 1:
+        return None
+    event = session.get(Event, event_id)
+    return None if event is None or event.status == EventStatus.gone else event
+
+
+def same_night(*, session: Session, event: Event, limit: int = 20) -> list[Event]:
+    """Other events in ``event``'s city on its local date (not online, not gone), by start."""
+    day = date.fromisoformat(event.local_date)
+    lo, hi = local_day_bounds(event.city_id, day, day)
+    stmt = (
+        select(Event)
+        .where(
+            col(Event.city_id) == event.city_id,
+            col(Event.start_at) >= lo,
+            col(Event.start_at) < hi,
+            col(Event.id) != event.id,
+            col(Event.is_online).is_(False),
+            col(Event.status) != EventStatus.gone,
+        )
+        .order_by(col(Event.start_at), col(Event.id))
+        .limit(limit)
+    )
+    return list(session.exec(stmt))
