@@ -27,6 +27,7 @@ from workers.jobs.email import send_confirmation, send_weekly_digests
 from workers.jobs.ids import default_job_id
 from workers.jobs.retag import retag_events
 from workers.jobs.scrape import SCRAPE_MAX_TRIES, SCRAPE_TIMEOUT_S, scrape_all, scrape_city
+from workers.jobs.suggestions import preview_suggestion, send_suggestion_decision
 from workers.jobs.sync import SYNC_MAX_TRIES, sync_shared
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,9 @@ FUNCTIONS: list[Function] = [
     func(send_confirmation, max_tries=5, timeout=settings.job_timeout(120)),
     func(send_weekly_digests, max_tries=3, timeout=settings.job_timeout(3600)),
     func(retag_events, max_tries=3, timeout=settings.job_timeout(1800)),
+    # keep_result=0: an admin may ask for another look at the same suggestion later.
+    func(preview_suggestion, max_tries=2, timeout=settings.job_timeout(60), keep_result=0),
+    func(send_suggestion_decision, max_tries=5, timeout=settings.job_timeout(120)),
 ]
 
 CRON_JOBS: list[CronJob] = [

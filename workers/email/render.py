@@ -201,3 +201,39 @@ def with_unsubscribe(rendered: RenderedEmail, unsubscribe_url: str) -> RenderedE
         html=rendered.html.replace(UNSUBSCRIBE_PLACEHOLDER, str(escape(unsubscribe_url))),
         text=rendered.text.replace(UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
     )
+
+
+def render_suggestion_decision(
+    *,
+    approved: bool,
+    city_name: str,
+    url: str,
+    name: str,
+    reason: str | None,
+    city_url: str,
+    unsubscribe_url: str,
+) -> RenderedEmail:
+    """The one message a person who suggested a calendar gets: approved, or why not."""
+    if approved:
+        subject = f"{name} is now listed on Nocturne {city_name}"
+        preheader = f"Thank you: its events now appear on the {city_name} page."
+    else:
+        subject = f"Your calendar suggestion for {city_name}"
+        preheader = "We looked at the calendar you suggested."
+    context: dict[str, Any] = {
+        "subject": subject,
+        "preheader": preheader,
+        "approved": approved,
+        "city_name": city_name,
+        "url": url,
+        "name": name,
+        "reason": reason or "",
+        "city_url": safe_link(city_url),
+        "unsubscribe_url": unsubscribe_url,
+    }
+    return RenderedEmail(
+        subject=subject,
+        html=_render("suggestion.html", context),
+        text=_render("suggestion.txt", context),
+        preheader=preheader,
+    )

@@ -155,8 +155,15 @@ def build_message(email: OutgoingEmail, *, sender: str) -> BuiltMessage:
         ("Subject", _header(email.subject)),
         ("Date", formatdate(localtime=False, usegmt=True)),
         ("Message-ID", _header(email.message_id)),
-        ("List-Unsubscribe", _header(f"<{email.unsubscribe_url}>")),
-        ("List-Unsubscribe-Post", ONE_CLICK),
+        # A one-off reply to the reader's own request (a suggestion's decision) has no list.
+        *(
+            [
+                ("List-Unsubscribe", _header(f"<{email.unsubscribe_url}>")),
+                ("List-Unsubscribe-Post", ONE_CLICK),
+            ]
+            if email.unsubscribe_url
+            else []
+        ),
         *([("Precedence", "bulk")] if email.kind == "digest" else []),
         ("MIME-Version", "1.0"),
         ("Content-Type", f'multipart/alternative; boundary="{boundary}"'),
