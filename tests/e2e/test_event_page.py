@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Dialog, expect
 from sqlmodel import col, select
 
 from nocturne.cities import require_city
@@ -19,6 +19,8 @@ from nocturne.db import session_scope
 from nocturne.models import Event
 from nocturne.settings import settings
 from scrapers.event import ScrapedEvent
+from scrapers.tags import TAGS
+from tests.e2e.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -60,16 +62,27 @@ def seattle(app_db: str) -> dict[str, int]:
         upsert_events(session=session, city_id=CITY, events=events)
     with session_scope(app_db) as session:
         rows = session.exec(select(Event.title, Event.id).where(col(Event.city_id) == CITY))
-        return {title: event_id for title, event_id in rows}
+        return {title: event_id or 0 for title, event_id in rows}
 
 
 def test_event_page_links_same_night_reload_share_and_404(
-    browser: Browser, base_url: str, seattle: dict[str, int]
+    browser: Browser, base_url: str, app_db: str, seattle: dict[str, int]
 ) -> None:
+    with session_scope(app_db) as session:
+        stored = session.get(Event, seattle[MAIN])
+        assert stored is not None
+        labels = [TAGS[t] for t in stored.tags if t in TAGS]
+        reasons = ", ".join(stored.after_dark_reasons)
+    assert labels and stored.after_dark and reasons  # a techno night at 10 PM
     context = browser.new_context()
     page = context.new_page()
     dialogs: list[str] = []
-    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
     url = f"{base_url}/event/{seattle[MAIN]}"
     page.goto(url)
 
@@ -81,6 +94,9 @@ def test_event_page_links_same_night_reload_share_and_404(
 
     shows_main()
     expect(page).to_have_title(f"{MAIN} · Nocturne")
+    expect(page.locator(".nc-ev-tags .nc-tag")).to_have_text(labels)
+    expect(page.locator(".nc-ev .nc-card-why")).to_have_text(f"After dark: {reasons}")
+    page.screenshot(path=str(ARTIFACTS / "event-page.png"), full_page=True)
     map_link = page.locator("#event-map-link")
     assert map_link.get_attribute("href") == (
         "https://www.openstreetmap.org/search?query=1%20Pike%20St%2C%20Seattle%2C%20WA"

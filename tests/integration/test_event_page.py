@@ -193,7 +193,7 @@ def test_unknown_or_removed_events_and_cities_are_404(
     client: httpx.Client, session: Session
 ) -> None:
     gone = make_event(session, start=SAT_10PM, status=EventStatus.gone)
-    for path in (f"/event/{gone.id}", f"/event/{gone.id + 999}", "/event/abc", "/event/0",
+    for path in (f"/event/{gone.id}", f"/event/{(gone.id or 0) + 999}", "/event/abc", "/event/0",
                  "/event/99999999999999999999", "/city/zz--atlantis"):  # fmt: skip
         page = client.get(path)
         assert page.status_code == 404, path
