@@ -60,11 +60,7 @@ def event_card(card: rx.Var[Card]) -> rx.Component:
         ),
         rx.el.h3(
             rx.el.a(
-                card["title"],
-                href=card["link"],
-                target="_blank",
-                rel="noopener noreferrer",
-                class_name="nc-card-link",
+                card["title"], href="/event/" + card["id"].to_string(), class_name="nc-card-link"
             ),
             class_name="nc-card-title",
         ),

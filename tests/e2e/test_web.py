@@ -44,9 +44,15 @@ def test_pick_a_city_on_the_map_and_see_its_events(browser: Browser, base_url: s
     # Untrusted markup in a title is shown as text and never runs.
     expect(page.get_by_text(XSS_TITLE)).to_be_visible()
     assert page.locator("img[src='x']").count() == 0
-    link = page.locator(CARD).first.locator("a")
-    assert link.get_attribute("target") == "_blank"
-    assert link.get_attribute("rel") == "noopener noreferrer"
+    # A card's title opens the event's own page.
+    card = page.locator(CARD).first
+    link = card.locator("a.nc-card-link")
+    assert link.get_attribute("href") == f"/event/{card.get_attribute('data-event-id')}"
+    title = link.inner_text()
+    link.click()
+    expect(page).to_have_url(re.compile(r"/event/\d+$"))
+    expect(page.locator("h1")).to_have_text(title)
+    assert page.locator("img[src='x']").count() == 0
     assert dialogs == []
 
 
