@@ -128,7 +128,9 @@ def google_calendar_link(
         params["location"] = location
     if details:
         params["details"] = details
-    return "https://calendar.google.com/calendar/render?" + urlencode(params, quote_via=lambda v, *_: quote(v, safe="/"))
+    return "https://calendar.google.com/calendar/render?" + urlencode(
+        params, quote_via=lambda v, *_: quote(v, safe="/")
+    )
 
 
 def safe_href(url: str | None) -> str:
@@ -251,5 +253,6 @@ def same_night_item(event: Event) -> dict[str, Any]:
         if event.local_time == ""
         else clock(event.start_at.astimezone(ZoneInfo(event.timezone))),
         "venue": event.venue or "",
+        "status": event.status,
         "href": f"/event/{event.id}",
     }

@@ -532,10 +532,26 @@ def get_event_page(*, session: Session, event_id: int) -> Event | None:
     return None if event is None or event.status == EventStatus.gone else event
 
 
-def same_night(*, session: Session, event: Event, limit: int = 20) -> list[Event]:
-    """Other events in ``event``'s city on its local date (not online, not gone), by start."""
+# A night, in the city's zone: from 5 PM to 6 AM the next morning.
+NIGHT_STARTS, NIGHT_ENDS = time(17), time(6)
+
+
+def night_bounds(event: Event) -> tuple[datetime, datetime]:
+    """UTC bounds of the night ``event`` belongs to: the evening of its local date, or of
+    the day before when it starts in the small hours (a 1 AM set is Saturday night's)."""
+    tz = require_city(event.city_id).tz
     day = date.fromisoformat(event.local_date)
-    lo, hi = local_day_bounds(event.city_id, day, day)
+    if event.local_time and time.fromisoformat(event.local_time) < NIGHT_ENDS:
+        day -= timedelta(days=1)
+    lo = datetime.combine(day, NIGHT_STARTS, tz)
+    hi = datetime.combine(day + timedelta(days=1), NIGHT_ENDS, tz)
+    return lo.astimezone(UTC), hi.astimezone(UTC)
+
+
+def same_night(*, session: Session, event: Event, limit: int = 20) -> list[Event]:
+    """Other events in ``event``'s city starting the same night (:func:`night_bounds`), not
+    online, not gone, by start."""
+    lo, hi = night_bounds(event)
     stmt = (
         select(Event)
         .where(

@@ -27,6 +27,7 @@ class NightItem(TypedDict):
     title: str
     time: str
     venue: str
+    status: str
     href: str
 
 
@@ -176,7 +177,13 @@ def _tag(label: rx.Var[str]) -> rx.Component:
 def _night_item(item: rx.Var[NightItem]) -> rx.Component:
     return rx.el.li(
         rx.el.span(item["time"], class_name="nc-night-time"),
-        rx.el.a(item["title"], href=item["href"], class_name="nc-night-link"),
+        rx.el.span(
+            rx.el.a(item["title"], href=item["href"], class_name="nc-night-link"),
+            rx.cond(
+                item["status"] != "scheduled",
+                rx.el.span(item["status"], class_name="nc-status nc-night-status"),
+            ),
+        ),
         rx.cond(item["venue"] != "", rx.el.span(item["venue"], class_name="nc-night-venue")),
         class_name="nc-night-item",
         data_night_id=item["id"],

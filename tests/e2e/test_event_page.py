@@ -41,7 +41,7 @@ def _night() -> datetime:
 @pytest.fixture(scope="module")
 def seattle(app_db: str) -> dict[str, int]:
     """Four Seattle events: the main one (listed on two sites), two more the same night
-    and one the night after; ids by title."""
+    (one of them cancelled) and one the night after; ids by title."""
     start = _night()
 
     def one(title: str, at: datetime, key: str, **fields: Any) -> ScrapedEvent:
@@ -55,7 +55,7 @@ def seattle(app_db: str) -> dict[str, int]:
     events = [
         one(MAIN, start, "main", description=DESCRIPTION, links=["https://lu.ma/techno"]),
         one("Early Jazz", start - timedelta(hours=2), "early"),
-        one("Late Dub", start + timedelta(hours=1), "late"),
+        one("Late Dub", start + timedelta(hours=1), "late", status="cancelled"),
         one("Next Night Noise", start + timedelta(days=1), "next"),
     ]
     with session_scope(app_db) as session:
@@ -122,6 +122,7 @@ def test_event_page_links_same_night_reload_share_and_404(
     # Same night: the earlier and later events, not the next night's.
     night = page.locator("#same-night .nc-night-link")
     expect(night).to_have_text(["Early Jazz", "Late Dub"])
+    expect(page.locator("#same-night .nc-night-status")).to_have_text(["cancelled"])
 
     # Its own URL survives a reload.
     page.reload()
@@ -138,6 +139,7 @@ def test_event_page_links_same_night_reload_share_and_404(
     night.filter(has_text="Late Dub").click()
     expect(page).to_have_url(f"{base_url}/event/{seattle['Late Dub']}")
     expect(page.locator("h1")).to_have_text("Late Dub")
+    expect(page.locator(".nc-ev-status")).to_have_text("cancelled")
     expect(page.locator("#same-night .nc-night-link")).to_have_text(["Early Jazz", MAIN])
 
     # An unknown event: a page that says so, with a way back.

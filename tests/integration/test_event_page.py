@@ -85,17 +85,21 @@ def test_get_event_page_hides_unknown_and_gone_events(session: Session) -> None:
     assert get_event_page(session=session, event_id=2**40) is None  # beyond the id column
 
 
-def test_same_night_lists_the_city_s_other_events_that_local_date(session: Session) -> None:
+def test_same_night_lists_the_city_s_other_events_that_night(session: Session) -> None:
     event = make_event(session, title="Main", start=SAT_10PM)
-    early = make_event(session, title="Early", start=SAT_10PM - timedelta(hours=4))
+    early = make_event(session, title="Early", start=SAT_10PM - timedelta(hours=5))  # 5 PM
     late = make_event(session, title="Late", start=SAT_10PM + timedelta(hours=1, minutes=30))
-    # Not listed: past the city's midnight, another city, gone, online.
-    make_event(session, title="After midnight", start=SAT_10PM + timedelta(hours=2, minutes=30))
+    small_hours = make_event(session, title="After hours", start=SAT_10PM + timedelta(hours=7))
+    # Not listed: the afternoon, the next morning, another city, gone, online.
+    make_event(session, title="Matinee", start=SAT_10PM - timedelta(hours=6))  # 4 PM
+    make_event(session, title="Brunch", start=SAT_10PM + timedelta(hours=8))  # 6 AM Sunday
     make_event(session, title="Elsewhere", start=SAT_10PM, city_id="ny--new-york")
     make_event(session, title="Gone", start=SAT_10PM, status=EventStatus.gone)
     make_event(session, title="Online", start=SAT_10PM, is_online=True)
-    assert same_night(session=session, event=event) == [early, late]
+    assert same_night(session=session, event=event) == [early, late, small_hours]
     assert same_night(session=session, event=event, limit=1) == [early]
+    # A set in the small hours belongs to the night before, and so lists it.
+    assert same_night(session=session, event=small_hours) == [early, event, late]
 
 
 def test_event_details_of_a_merged_event(session: Session) -> None:
