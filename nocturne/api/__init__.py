@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import OperationalError
 
 from nocturne import queue
-from nocturne.api import admin, docs, email_routes, feeds, previews, public, ratelimit
+from nocturne.api import admin, docs, email_routes, feeds, previews, public, ratelimit, suggestions
 from nocturne.api.logging import RequestIdMiddleware, configure_logging
 from nocturne.api.security import (
     BodySizeLimitMiddleware,
@@ -32,7 +32,8 @@ log = getLogger(__name__)
 DESCRIPTION = """Underground events from Eventbrite, Meetup and Luma in 49 US cities.
 
 Reads are limited per IP (10 a second by default), subscribing to 5 a minute, asking for
-a scrape to one per city every 10 minutes; a refusal is a 429 with `Retry-After`.
+a scrape to one per city every 10 minutes, suggesting a calendar to 5 an hour per address
+and per email; a refusal is a 429 with `Retry-After`.
 Admin routes need `Authorization: Bearer <ADMIN_TOKEN>` and are off when it is unset.
 """
 
@@ -96,6 +97,8 @@ def create_api() -> FastAPI:
     api.include_router(public.router)
     api.include_router(feeds.router)
     api.include_router(email_routes.router)
+    api.include_router(suggestions.router)
+    api.include_router(suggestions.admin_router)
     # Event and city pages' HTML with their link-preview tags, ahead of Reflex's static files.
     api.include_router(previews.router)
     # Starlette runs the last added outermost: request id, headers, size limit, CORS.
