@@ -20,6 +20,7 @@ REASON_TEXT = {
     "changed": "the page changed and was not recognised",
     "unavailable": "the site had an error",
     "error": "an unexpected error on our side",
+    "refused": "the feed was refused: too large, or at an address we do not read",
 }
 REASONS = tuple(REASON_TEXT)
 # Worth trying again soon: the site may answer in a moment.
@@ -101,6 +102,13 @@ def _status_reason(status: int | None, timed_out: bool = False) -> str:
     if status in (408, 504):
         return "timeout"
     return "unavailable" if status >= 500 else "error"
+
+
+class RefusedFeed(ScraperError):
+    """A calendar feed the safe fetch would not read (past the size cap, at a private
+    address, too many redirects): trying again will not help."""
+
+    reason = "refused"
 
 
 class MalformedItem(ValueError):

@@ -31,7 +31,8 @@ import httpx
 
 from nocturne.settings import Settings
 from nocturne.settings import settings as default_settings
-from scrapers.errors import BlockedPage, FetchError
+from scrapers.errors import BlockedPage, FetchError, RefusedFeed
+from scrapers.safe_fetch import RefusedURL, fetch_user_url
 
 log = logging.getLogger(__name__)
 
@@ -475,6 +476,28 @@ class Fetcher:
         async def attempt() -> _Answer:
             response = await client.get(url)
             return _Answer(response.status_code, response.headers, response.text, str(response.url))
+
+        answer = await self._with_retries(source, url, attempt)
+        self._check(source, url, answer)
+        return FetchedPage(url, answer.final_url, answer.status, answer.text, "http")
+
+    async def fetch_feed(self, url: str, *, source: str) -> FetchedPage:
+        """GET a city's calendar feed (a URL someone gave us) through the safe fetch: public
+        addresses only, checked at every hop, within FEED_MAX_BYTES and FEED_TIMEOUT_SECONDS;
+        the host's gate and the retries of every other request."""
+
+        async def attempt() -> _Answer:
+            try:
+                page = await fetch_user_url(url, settings=self.settings)
+            except RefusedURL as refused:
+                if refused.status is not None:  # judged like any answer: 5xx retried...
+                    return _Answer(refused.status, refused.headers, "", url)
+                if refused.reason == "too_slow":
+                    raise TimeoutError(refused.message) from refused
+                if refused.reason == "unreachable":
+                    raise httpx.ConnectError(refused.message) from refused
+                raise RefusedFeed(source, url, refused.message) from refused
+            return _Answer(page.status, {}, page.text, page.final_url)
 
         answer = await self._with_retries(source, url, attempt)
         self._check(source, url, answer)

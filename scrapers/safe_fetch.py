@@ -41,10 +41,18 @@ class RefusedURL(Exception):
     """The URL was not fetched, or not kept: ``reason`` is one of scheme, private,
     unreachable, http_error, too_large, too_slow, redirects; ``message`` the plain words."""
 
-    def __init__(self, reason: str, message: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        message: str,
+        *,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.reason = reason
         self.message = message
         self.status = status
+        self.headers = headers or {}  # an HTTP error's (its Retry-After)
         super().__init__(message)
 
 
@@ -196,6 +204,7 @@ async def _get(client: httpx.AsyncClient, url: str, settings: Settings) -> SafeP
                         f"{host} answered with an error (HTTP {response.status_code}); "
                         "check that the address opens in a browser.",
                         status=response.status_code,
+                        headers={k.lower(): v for k, v in response.headers.items()},
                     )
                 length = response.headers.get("content-length", "")
                 if length.isdigit() and int(length) > cap:

@@ -441,3 +441,49 @@ def test_the_preview_job_reads_again_and_publishes_live(api: httpx.Client, srv: 
     queued = api.post(f"/admin/suggestions/{sid}/preview", headers=AUTH)
     assert queued.status_code == 202
     assert queued.json()["channel"] == f"suggestion:{sid}"
+
+
+# --- every later fetch of a feed -----------------------------------------------------------
+
+
+async def _scrape_with(srv: SiteServer, **overrides: Any) -> dict[str, Any]:
+    cfg = Settings(**srv.settings_overrides(**overrides))
+    async with Fetcher(cfg) as fetcher:
+        return await scrape_city({"fetcher": fetcher}, CITY, ["ical"])
+
+
+def test_the_scrape_reads_feeds_through_the_safe_fetch(api: httpx.Client, srv: SiteServer) -> None:
+    """A feed at a private address (the setting off) or past the size cap fails that feed's
+    run with the reason, and a private one is never requested."""
+    from nocturne.models import ScrapeRun
+    from scrapers.errors import parse_recorded
+
+    with Session(get_engine(settings.database_url)) as session:
+        feed = add_city_feed(
+            session=session, city_id=CITY, name="Elsewhere", url=srv.base_url + "/elsewhere.ics",
+            kind="ical",
+        )  # fmt: skip
+        session.commit()
+        feed_id = feed.id
+
+    def last_run() -> ScrapeRun:
+        with Session(get_engine(settings.database_url)) as session:
+            runs = session.exec(select(ScrapeRun).where(ScrapeRun.feed_id == feed_id)).all()
+            return sorted(runs, key=lambda r: r.id or 0)[-1]
+
+    summary = asyncio.run(_scrape_with(srv, allow_private_feed_hosts=False))
+    assert summary["failed_sources"] == [f"ical:{feed_id}"]
+    run = last_run()
+    recorded = parse_recorded(run.error)
+    assert run.status == "failed" and recorded is not None and recorded.reason == "refused"
+    assert "private network" in recorded.detail
+    assert srv.count("/elsewhere.ics") == 0
+
+    asyncio.run(_scrape_with(srv, feed_max_bytes=300))
+    recorded = parse_recorded(last_run().error)
+    assert recorded is not None and recorded.reason == "refused"
+    assert "larger than" in recorded.detail
+
+    summary = asyncio.run(_scrape_with(srv))
+    assert not summary["failed_sources"]
+    assert (last_run().status, last_run().new) == ("ok", 2)

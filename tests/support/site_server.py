@@ -233,6 +233,8 @@ class SiteServer:
             "scrape_delay_seconds": 0.0,
             "scrape_backoff_seconds": 0.05,
             "scrape_timeout_seconds": 15.0,
+            # This server is on 127.0.0.1: the feeds it serves are private addresses.
+            "allow_private_feed_hosts": True,
         }
         values.update(extra)
         return values
