@@ -133,9 +133,10 @@ class SuggestionRefusal(ValidationProblem):
     )
 
 
-_TOO_MANY = {429: {"model": Problem, "description": "Rate limited; see Retry-After"}}
-_BAD_BODY = {400: {"model": Problem, "description": "Body is not UTF-8 JSON"}}
-_NOT_FOUND = {404: {"model": Problem, "description": "No such suggestion"}}
+Responses = dict[int | str, dict[str, Any]]
+_TOO_MANY: Responses = {429: {"model": Problem, "description": "Rate limited; see Retry-After"}}
+_BAD_BODY: Responses = {400: {"model": Problem, "description": "Body is not UTF-8 JSON"}}
+_NOT_FOUND: Responses = {404: {"model": Problem, "description": "No such suggestion"}}
 router = APIRouter(tags=["suggestions"])
 admin_router = APIRouter(
     prefix="/admin",
@@ -324,7 +325,7 @@ async def _notify(suggestion_id: int) -> None:
         log.warning("decision mail for suggestion %s not queued: %s", suggestion_id, exc)
 
 
-_DECIDE_RESPONSES: dict[int | str, dict[str, Any]] = {
+_DECIDE_RESPONSES: Responses = {
     **_BAD_BODY,
     **_NOT_FOUND,
     409: {"model": SuggestionProblem, "description": "Decided already, or nothing to read"},
