@@ -16,9 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from nocturne import feeds
 from nocturne.cities import get_city
@@ -250,12 +251,15 @@ def get_suggestion(*, session: Session, suggestion_id: int) -> FeedSuggestion | 
 
 def list_suggestions(
     *, session: Session, status: str | None = None, limit: int = 200
-) -> list[FeedSuggestion]:
-    """Suggestions, oldest waiting first (all statuses when ``status`` is None)."""
-    stmt = select(FeedSuggestion).order_by(col(FeedSuggestion.created_at), col(FeedSuggestion.id))
+) -> tuple[list[FeedSuggestion], int]:
+    """Suggestions, oldest first (all statuses when ``status`` is None), and how many
+    there are in all."""
+    stmt = select(FeedSuggestion)
     if status is not None:
         stmt = stmt.where(FeedSuggestion.status == status)
-    return list(session.exec(stmt.limit(limit)))
+    total = session.exec(select(func.count()).select_from(stmt.subquery())).one()
+    ordered = stmt.order_by(col(FeedSuggestion.created_at), col(FeedSuggestion.id))
+    return list(session.exec(ordered.limit(limit))), total
 
 
 def store_preview(
@@ -283,8 +287,6 @@ def _pending(session: Session, suggestion_id: int) -> FeedSuggestion:
 
 def default_feed_name(row: FeedSuggestion) -> str:
     """The name a feed is credited by: the suggested one, else the calendar's host."""
-    from urllib.parse import urlsplit
-
     return row.name or (urlsplit(row.url).hostname or row.url)[:200]
 
 

@@ -248,25 +248,10 @@ async def fetch_user_url(url: str, *, settings: Settings | None = None) -> SafeP
             raise _too_slow(settings) from exc
 
 
-async def check_user_url(url: str, *, settings: Settings | None = None) -> str:
-    """The normalized URL when its scheme and its host's addresses are acceptable (checked
-    before anything is stored); RefusedURL otherwise. The fetch checks again, per hop."""
-    settings = settings or default_settings
-    url = normalize_url(url)
-    parts = urlsplit(url)
-    port = parts.port or (443 if parts.scheme.lower() == "https" else 80)
-    async with asyncio.timeout(settings.feed_timeout_seconds):
-        await resolve_allowed(
-            parts.hostname or "", port, allow_private=settings.allow_private_feed_hosts
-        )
-    return url
-
-
 __all__ = [
     "RefusedURL",
     "SafePage",
     "address_refused",
-    "check_user_url",
     "fetch_user_url",
     "normalize_url",
     "resolve_allowed",

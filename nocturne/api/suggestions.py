@@ -181,7 +181,9 @@ def _refusal(refused: data.Refused) -> JSONResponse:
 async def _email_limit(email: str) -> None:
     if not settings.rate_limit_enabled:
         return
-    wait = await hit(f"suggest-email:{email}", parse_rate(settings.rate_limit_suggest))
+    # Keyed by a hash: the limiter's store (Redis) keeps no addresses.
+    key = f"suggest-email:{data.submitter_hash(email)[:32]}"
+    wait = await hit(key, parse_rate(settings.rate_limit_suggest))
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
         raise HTTPException(
@@ -310,8 +312,8 @@ def list_suggestions(
 ) -> Any:
     """Suggestions, oldest first (default: those waiting), with preview, submitter, note."""
     with _session() as session:
-        rows = data.list_suggestions(session=session, status=status, limit=limit)
-        return {"items": [_out(r, admin=True) for r in rows], "total": len(rows)}
+        rows, total = data.list_suggestions(session=session, status=status, limit=limit)
+        return {"items": [_out(r, admin=True) for r in rows], "total": total}
 
 
 async def _notify(suggestion_id: int) -> None:

@@ -339,6 +339,7 @@ def test_approve_makes_a_feed_scraped_with_the_city_and_mails_once(
         (sid, "dj@example.org", "<b>hi</b>")
     ]
     assert queue["items"][0]["preview"]["found"] == 3
+    assert queue["total"] == 1
 
     approved = api.post(f"/admin/suggestions/{sid}/approve", headers=AUTH)
     assert approved.status_code == 200, approved.text
@@ -360,7 +361,11 @@ def test_approve_makes_a_feed_scraped_with_the_city_and_mails_once(
 
     again = api.post(f"/admin/suggestions/{sid}/approve", headers=AUTH)
     assert (again.status_code, again.json()["reason"]) == (409, "decided")
-    assert api.get("/admin/suggestions", headers=AUTH).json()["items"] == []
+    assert api.get("/admin/suggestions", headers=AUTH).json() == {"items": [], "total": 0}
+    done = api.get("/admin/suggestions", params={"status": "approved"}, headers=AUTH).json()
+    assert [(s["id"], s["name"], s["feed_id"]) for s in done["items"]] == [
+        (sid, "Elsewhere", feed_id)
+    ]
 
     # The city's scrape reads the new feed and credits its events to it.
     summary = asyncio.run(_scrape_chicago(srv))
