@@ -492,3 +492,31 @@ def test_the_scrape_reads_feeds_through_the_safe_fetch(api: httpx.Client, srv: S
     summary = asyncio.run(_scrape_with(srv))
     assert not summary["failed_sources"]
     assert (last_run().status, last_run().new) == ("ok", 2)
+
+
+def test_on_redis_the_jobs_run_on_an_arq_worker(
+    api: httpx.Client, srv: SiteServer, redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With REDIS_URL the API queues the decision mail and the second look on Redis; a
+    burst arq worker (the WorkerSettings' functions) runs them."""
+    from tests.support.jobs import Harness
+
+    sid = suggest(api, srv.base_url + "/elsewhere.ics", email="dj@example.org").json()["id"]
+    monkeypatch.setattr(settings, "redis_url", redis_url)
+    reject = api.post(f"/admin/suggestions/{sid}/reject", json={"reason": "Private"}, headers=AUTH)
+    assert reject.status_code == 200
+    queued = api.post(f"/admin/suggestions/{sid}/preview", headers=AUTH)
+    assert queued.json()["job_id"] == f"suggestion-preview:{sid}"
+    assert outbox() == []  # queued, not sent: no worker has run yet
+    before = stored()[0].previewed_at
+
+    async def drain() -> None:
+        async with Harness("arq", None, redis_url) as harness:
+            await harness.drain()
+
+    asyncio.run(drain())
+    [mail] = outbox()
+    assert "Subject: Your calendar suggestion for Chicago" in mail.read_text()
+    row = stored()[0]
+    assert row.previewed_at is not None and before is not None and row.previewed_at > before
+    assert row.preview["found"] == 3 and row.notified_at is not None
