@@ -9,8 +9,10 @@ it a :class:`~nocturne.models.CityFeed` of the city, credited by the suggested n
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,8 +23,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from nocturne import feeds
+from nocturne import feeds, queue
 from nocturne.cities import get_city
+from nocturne.db import get_engine
 from nocturne.models import (
     CityFeed,
     FeedStatus,
@@ -36,6 +39,8 @@ from nocturne.settings import Settings, settings
 from scrapers.errors import ScraperError
 from scrapers.event import ScrapedEvent
 from scrapers.safe_fetch import RefusedURL, fetch_user_url, normalize_url
+
+log = logging.getLogger(__name__)
 
 NEXT_SHOWN = 3
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -103,6 +108,12 @@ def submitter_hash(address: str, *, secret: str | None = None) -> str:
     suggestions, not enough to recover the address."""
     key = (secret or settings.secret_key).encode()
     return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+
+
+def email_limit_key(email: str) -> str:
+    """The rate limiter's key for suggestions from one address (a hash: the limiter's
+    store keeps no addresses)."""
+    return f"suggest-email:{submitter_hash(email)[:32]}"
 
 
 def find_duplicate(*, session: Session, city_id: str, url: str) -> CityFeed | FeedSuggestion | None:
@@ -383,3 +394,72 @@ def as_dict(row: FeedSuggestion, *, admin: bool = False) -> dict[str, Any]:
     if admin:
         data |= {"email": row.email, "note": row.note, "submitter_hash": row.submitter_hash}
     return data
+
+
+# -- one submission, one decision (shared by the API and the pages) ----------------------
+
+WAITING = "Someone suggested this calendar already; it waits for review. Thank you!"
+THANKS = "Thank you: your suggestion waits for review."
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    row: FeedSuggestion
+    waiting: bool  # that URL waits for review already: nothing new was stored
+
+
+def _session() -> Session:
+    return Session(get_engine(settings.database_url), expire_on_commit=False)
+
+
+def _duplicate_of(city_id: str, url: str) -> CityFeed | FeedSuggestion | None:
+    with _session() as session:
+        return find_duplicate(session=session, city_id=city_id, url=url)
+
+
+def _store(
+    suggestion: SuggestionInput, preview: dict[str, Any], submitter: str | None
+) -> Submitted:
+    with _session() as session:
+        # Checked again in this transaction: the same URL may have come in meanwhile.
+        found = find_duplicate(session=session, city_id=suggestion.city_id, url=suggestion.url)
+        if isinstance(found, FeedSuggestion):
+            return Submitted(found, waiting=True)
+        row = create_suggestion(
+            session=session, suggestion=suggestion, preview=preview, submitter=submitter
+        )
+        session.commit()
+        return Submitted(row, waiting=False)
+
+
+async def submit_suggestion(
+    *, suggestion: SuggestionInput, submitter: str | None, now: datetime | None = None
+) -> Submitted:
+    """A checked suggestion's way in: refused (409, naming the feed) when the city reads
+    that URL already; the waiting suggestion when someone suggested it already; else its
+    calendar read once (:func:`preview_url`, which may refuse it) and stored."""
+    found = await asyncio.to_thread(_duplicate_of, suggestion.city_id, suggestion.url)
+    if isinstance(found, CityFeed):
+        raise Refused(
+            f"{found.name} is already one of this city's calendars: its events are listed. "
+            "Thank you all the same!",
+            status=409,
+            reason="duplicate",
+            feed_name=found.name,
+        )
+    if isinstance(found, FeedSuggestion):
+        return Submitted(found, waiting=True)
+    preview = await preview_url(url=suggestion.url, city_id=suggestion.city_id, now=now)
+    return await asyncio.to_thread(_store, suggestion, preview, submitter)
+
+
+async def queue_decision_mail(*, suggestion_id: int) -> None:
+    """Queue the submitter's one mail about the decision (a second queueing is a no-op)."""
+    try:
+        await queue.enqueue(
+            "send_suggestion_decision",
+            suggestion_id=suggestion_id,
+            _job_id=f"suggestion-mail:{suggestion_id}",
+        )
+    except (RuntimeError, OSError) as exc:  # the decision stands; the mail can be re-run
+        log.warning("decision mail for suggestion %s not queued: %s", suggestion_id, exc)

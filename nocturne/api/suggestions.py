@@ -27,7 +27,7 @@ from nocturne.api.deps import PRINTABLE
 from nocturne.api.ratelimit import client_ip, hit, limit, parse_rate, read_limit
 from nocturne.api.schemas import CityId, Problem, ValidationProblem, iso_utc
 from nocturne.db import get_engine
-from nocturne.models import CityFeed, FeedSuggestion, utcnow
+from nocturne.models import FeedSuggestion, utcnow
 from nocturne.settings import settings
 
 log = logging.getLogger(__name__)
@@ -181,9 +181,7 @@ def _refusal(refused: data.Refused) -> JSONResponse:
 async def _email_limit(email: str) -> None:
     if not settings.rate_limit_enabled:
         return
-    # Keyed by a hash: the limiter's store (Redis) keeps no addresses.
-    key = f"suggest-email:{data.submitter_hash(email)[:32]}"
-    wait = await hit(key, parse_rate(settings.rate_limit_suggest))
+    wait = await hit(data.email_limit_key(email), parse_rate(settings.rate_limit_suggest))
     if wait > 0:
         retry_after = max(1, math.ceil(wait))
         raise HTTPException(
@@ -191,29 +189,6 @@ async def _email_limit(email: str) -> None:
             detail=f"Too many suggestions from this email; retry in {retry_after} s",
             headers={"Retry-After": str(retry_after)},
         )
-
-
-def _duplicate(city_id: str, url: str) -> tuple[str, dict[str, Any]] | None:
-    with _session() as session:
-        found = data.find_duplicate(session=session, city_id=city_id, url=url)
-        if isinstance(found, CityFeed):
-            return "feed", {"feed_name": found.name}
-        if isinstance(found, FeedSuggestion):
-            return "waiting", _out(found)
-    return None
-
-
-def _store(suggestion: data.SuggestionInput, preview: dict[str, Any], submitter: str) -> Any:
-    with _session() as session:
-        # Checked again in this transaction: the same URL may have come in meanwhile.
-        found = data.find_duplicate(session=session, city_id=suggestion.city_id, url=suggestion.url)
-        if isinstance(found, FeedSuggestion):
-            return _out(found)
-        row = data.create_suggestion(
-            session=session, suggestion=suggestion, preview=preview, submitter=submitter
-        )
-        session.commit()
-        return row
 
 
 @router.post(
@@ -257,23 +232,9 @@ async def suggest(body: SuggestionIn, request: Request) -> Any:
         )
         if suggestion.email:
             await _email_limit(suggestion.email)
-        duplicate = await asyncio.to_thread(_duplicate, suggestion.city_id, suggestion.url)
-        if duplicate is not None and duplicate[0] == "feed":
-            name = duplicate[1]["feed_name"]
-            raise data.Refused(
-                f"{name} is already one of this city's calendars: its events are listed. "
-                "Thank you all the same!",
-                status=409,
-                reason="duplicate",
-                feed_name=name,
-            )
-        if duplicate is not None:
-            waiting = duplicate[1]
-            waiting["message"] = (
-                "Someone suggested this calendar already; it waits for review. Thank you!"
-            )
-            return JSONResponse(SuggestionOut(**waiting).model_dump(mode="json"), status_code=200)
-        preview = await data.preview_url(url=suggestion.url, city_id=suggestion.city_id)
+        submitted = await data.submit_suggestion(
+            suggestion=suggestion, submitter=data.submitter_hash(address)
+        )
     except data.Refused as refused:
         log.info(
             "suggestion refused: %s (%s) for %s",
@@ -282,12 +243,12 @@ async def suggest(body: SuggestionIn, request: Request) -> Any:
             body.city_id,
         )
         return _refusal(refused)
-    stored = await asyncio.to_thread(_store, suggestion, preview, data.submitter_hash(address))
-    if isinstance(stored, dict):
-        stored["message"] = "Someone suggested this calendar already; it waits for review."
-        return JSONResponse(SuggestionOut(**stored).model_dump(mode="json"), status_code=200)
+    stored = submitted.row
+    if submitted.waiting:
+        waiting = _out(stored, message=data.WAITING)
+        return JSONResponse(SuggestionOut(**waiting).model_dump(mode="json"), status_code=200)
     log.info("suggestion %s stored for %s", stored.id, stored.city_id)
-    return _out(stored, message="Thank you: your suggestion waits for review.")
+    return _out(stored, message=data.THANKS)
 
 
 @router.get(
@@ -314,17 +275,6 @@ def list_suggestions(
     with _session() as session:
         rows, total = data.list_suggestions(session=session, status=status, limit=limit)
         return {"items": [_out(r, admin=True) for r in rows], "total": total}
-
-
-async def _notify(suggestion_id: int) -> None:
-    try:
-        await queue.enqueue(
-            "send_suggestion_decision",
-            suggestion_id=suggestion_id,
-            _job_id=f"suggestion-mail:{suggestion_id}",
-        )
-    except (RuntimeError, OSError) as exc:  # the decision stands; the mail can be re-run
-        log.warning("decision mail for suggestion %s not queued: %s", suggestion_id, exc)
 
 
 _DECIDE_RESPONSES: Responses = {
@@ -355,7 +305,7 @@ async def approve(suggestion_id: SuggestionId, body: ApproveIn | None = None) ->
         out = await asyncio.to_thread(decide)
     except data.Refused as refused:
         return _refusal(refused)
-    await _notify(suggestion_id)
+    await data.queue_decision_mail(suggestion_id=suggestion_id)
     return out
 
 
@@ -379,7 +329,7 @@ async def reject(suggestion_id: SuggestionId, body: RejectIn) -> Any:
         out = await asyncio.to_thread(decide)
     except data.Refused as refused:
         return _refusal(refused)
-    await _notify(suggestion_id)
+    await data.queue_decision_mail(suggestion_id=suggestion_id)
     return out
 
 
