@@ -4,7 +4,7 @@ import reflex as rx
 
 from nocturne import queue
 from nocturne.api import create_api
-from nocturne.pages import city, event, index  # noqa: F401  (each page module registers itself)
+from nocturne.pages import admin, city, event, index, suggest  # noqa: F401  (each page module registers itself)
 from nocturne.settings import settings
 from workers.main import embedded_lifespan, in_process
 

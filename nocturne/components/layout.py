@@ -34,6 +34,10 @@ def page(*children: rx.Component) -> rx.Component:
             rx.el.p(
                 "Events gathered from Eventbrite, Meetup and Luma. Times are local to each city."
             ),
+            rx.el.p(
+                rx.el.a("Add your calendar", href="/suggest", id="footer-suggest"),
+                " — a venue's or a collective's events, listed here.",
+            ),
             class_name="nc-footer",
         ),
     )

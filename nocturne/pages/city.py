@@ -20,6 +20,7 @@ from nocturne.components.layout import page
 from nocturne.components.subscribe import subscribe_form
 from nocturne.db import session_scope
 from nocturne.models import utcnow
+from nocturne.pages.suggest import suggest_link
 from nocturne.settings import settings
 from nocturne.state import BaseState
 from scrapers.errors import explain, parse_recorded
@@ -919,6 +920,7 @@ def city() -> rx.Component:
                     rx.el.aside(
                         _chart_view(),
                         subscribe_form(city_id=CityState.city_id),
+                        suggest_link(CityState.city_id),
                         class_name="nc-col-side",
                     ),
                     class_name="nc-city-grid",

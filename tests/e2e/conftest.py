@@ -23,6 +23,7 @@ ARTIFACTS = ROOT / "test-artifacts"
 # After-dark events seeded per city (what the city page opens on); Los Angeles also has
 # the seed's DAYTIME events, which "Everything" adds.
 SEEDED = {"ca--los-angeles": 30, "ny--new-york": 24}
+ADMIN_TOKEN = "e2e-admin-token"  # the review page's sign-in
 
 
 @pytest.fixture(scope="session")
@@ -63,6 +64,7 @@ def harness(
         email_outbox_dir=tmp_path_factory.mktemp("outbox"),
         rate_limit_enabled=False,
         autofill=False,  # the tests scrape when they click
+        admin_token=ADMIN_TOKEN,
     )
     saved = {k: getattr(settings, k) for k in overrides if hasattr(settings, k)}
     env = {**reflex_env(), "DATABASE_URL": app_db}

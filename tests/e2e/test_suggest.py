@@ -1,0 +1,136 @@
+"""Add your calendar, end to end: a person suggests the site server's iCalendar feed for a
+city and reads what was found; an editor signs in on the review page and approves it; the
+city's next refresh credits its events to the calendar's name; the submitter's mail says so."""
+
+from __future__ import annotations
+
+import email
+import re
+import time
+from email.message import Message
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, expect
+from sqlmodel import select
+
+from nocturne import suggestions as data
+from nocturne.db import session_scope
+from nocturne.models import CityFeed, FeedSuggestion
+from nocturne.settings import settings
+from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS
+from tests.support.site_server import ICS, Route, SiteServer
+
+pytestmark = pytest.mark.browser
+
+CITY = "wi--milwaukee"  # never seeded, and no other browser test refreshes it
+NAME = "Ember Room nights"
+SUBMITTER = "promoter@example.org"
+SLOW_FEED = "/calendar/ember-room/slow.ics"  # answers after a pause: the wait is seen
+
+
+def _outbox_mail(to: str, timeout: float = 30.0) -> Message:
+    folder = Path(settings.email_outbox_dir)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(folder.glob("*-suggestion-*.eml")):
+            msg = email.message_from_bytes(path.read_bytes(), policy=default_policy)
+            if msg["To"] == to:
+                return msg
+        time.sleep(0.25)
+    raise AssertionError(f"no suggestion mail to {to} in {folder}")
+
+
+def test_a_suggested_calendar_is_previewed_approved_and_credited(
+    browser: Browser, base_url: str, site_server: SiteServer
+) -> None:
+    site_server.add(Route(SLOW_FEED, Path("ical/venue_feed.ics"), content_type=ICS, delay=1.5))
+    feed_url = site_server.base_url + SLOW_FEED
+
+    # The city page and the footer lead to the form, the city chosen.
+    person = browser.new_context()
+    page = person.new_page()
+    page.goto(f"{base_url}/city/{CITY}")
+    expect(page.locator("#footer-suggest")).to_have_attribute("href", "/suggest")
+    page.locator("#city-suggest").click()
+    expect(page).to_have_url(re.compile(rf"/suggest\?city={CITY}$"))
+    expect(page.locator("#suggest-city")).to_have_value(CITY)
+
+    # A page that is no calendar is refused in words, and nothing is stored.
+    page.locator("#suggest-url").fill(site_server.base_url + "/eventlisting_CHI.php")
+    page.locator("#suggest-submit").click()
+    expect(page.locator("#suggest-outcome")).to_have_text(data.NOT_A_CALENDAR, timeout=20_000)
+    expect(page.locator("#suggest-outcome")).to_have_class(re.compile(r"\bnc-error\b"))
+
+    # The feed: "Checking your calendar…" while it is read, then what it holds. (Not as
+    # webcal://, which means HTTPS: this server speaks plain HTTP.)
+    page.locator("#suggest-url").fill(feed_url)
+    page.locator("#suggest-name").fill(NAME)
+    page.locator("#suggest-email").fill(SUBMITTER)
+    page.locator("#suggest-note").fill("<b>Late shows</b> every Friday")
+    page.locator("#suggest-submit").click()
+    expect(page.locator("#suggest-checking")).to_be_visible()
+    expect(page.locator("#suggest-submit")).to_be_disabled()
+    outcome = page.locator("#suggest-outcome")
+    expect(outcome).to_have_text(re.compile(r"^Found 5 events, \d+ coming"), timeout=20_000)
+    expect(page.locator("#suggest-checking")).to_have_count(0)
+    expect(page.locator("#suggest-thanks")).to_have_text(data.THANKS)
+    with session_scope() as session:
+        row = session.exec(select(FeedSuggestion).where(FeedSuggestion.city_id == CITY)).one()
+        stored, suggestion_id = dict(row.preview), row.id
+        # Stored once, with the counts the page shows.
+        assert (row.url, row.email, row.name) == (feed_url, SUBMITTER, NAME)
+    assert outcome.inner_text() == stored["message"]
+    coming = int(re.findall(r"(\d+) coming", stored["message"])[0])
+    assert stored["found"] == 5 and 0 < coming == stored["coming"]
+    expect(page.locator("#suggest-next li")).to_have_count(min(coming, data.NEXT_SHOWN))
+    expect(page.locator("#suggest-next li").first).to_contain_text(stored["next"][0]["title"])
+    page.screenshot(path=str(ARTIFACTS / "suggest-preview.png"))
+
+    # The review page: a wrong token is refused; the right one is never put in the URL.
+    admin = browser.new_context().new_page()
+    admin.goto(f"{base_url}/admin/review")
+    admin.locator("#admin-token").fill("not-the-token")
+    admin.locator("#admin-sign-in").click()
+    expect(admin.locator("#admin-sign-in-error")).to_have_text("That token is not the admin token.")
+    admin.locator("#admin-token").fill(ADMIN_TOKEN)
+    admin.locator("#admin-sign-in").click()
+    item = admin.locator(f'#admin-pending [data-suggestion-id="{suggestion_id}"]')
+    expect(item).to_contain_text(NAME)
+    expect(item).to_contain_text(stored["message"])
+    expect(item).to_contain_text(SUBMITTER)
+    expect(item.locator(".nc-admin-note")).to_have_text("Note: <b>Late shows</b> every Friday")
+    assert ADMIN_TOKEN not in admin.url and ADMIN_TOKEN not in admin.content()
+    item.locator(".nc-admin-approve").click()
+    expect(admin.locator("#admin-message")).to_have_text(
+        f"Approved: now a feed of Milwaukee, WI, credited {NAME}."
+    )
+    expect(item).to_have_count(0)
+    expect(admin.locator("#admin-feeds")).to_contain_text(NAME)
+    with session_scope() as session:
+        feed = session.exec(select(CityFeed).where(CityFeed.city_id == CITY)).one()
+        assert (feed.name, feed.url, feed.kind) == (NAME, feed_url, "ical")
+
+    # Suggested again: the page names the feed that reads it already.
+    page.locator("#suggest-submit").click()
+    expect(outcome).to_have_text(
+        re.compile(rf"^{NAME} is already one of this city's calendars"), timeout=20_000
+    )
+
+    # The city's next refresh reads the new feed and credits its events to its name.
+    city = browser.new_context().new_page()
+    city.goto(f"{base_url}/city/{CITY}?show=all")
+    city.locator("#refresh-button").click()
+    credit = city.locator(".nc-card-credit", has_text=f"via {NAME}")
+    expect(credit.first).to_be_visible(timeout=60_000)
+    city.screenshot(path=str(ARTIFACTS / "suggest-credited.png"))
+
+    # The submitter's one mail says the calendar is listed.
+    mail = _outbox_mail(SUBMITTER)
+    assert mail["Subject"] == f"{NAME} is now listed on Nocturne Milwaukee"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and f"/city/{CITY}" in body.get_content()
+    with session_scope() as session:
+        decided = session.get(FeedSuggestion, suggestion_id)
+        assert decided is not None and decided.notified_at is not None
