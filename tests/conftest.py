@@ -117,6 +117,17 @@ def _no_autofill(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_live_status() -> Iterator[None]:
+    """Embedded mode keeps each city's latest scrape status in memory: one test's refresh
+    must not show up as the next test's status."""
+    from nocturne import live
+
+    live._status.clear()
+    yield
+    live._status.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fail_on_error_logs(request: pytest.FixtureRequest, caplog: pytest.LogCaptureFixture):
     """A test that logs an ERROR fails, unless marked allow_error_logs."""
     yield

@@ -318,10 +318,16 @@ else:
 
 class CityFeedIn(BaseModel):
     city_id: FeedCityId = Field(examples=["ny--brooklyn"])
-    name: str = Field(min_length=1, max_length=200, pattern=r"\S", examples=["Elsewhere Brooklyn"])
+    # Printable text with something in it: a NUL would reach PostgreSQL, which refuses it.
+    name: str = Field(
+        min_length=1,
+        max_length=200,
+        pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$",
+        examples=["Elsewhere Brooklyn"],
+    )
     url: str = Field(
         max_length=2000,
-        pattern=r"^([hH][tT][tT][pP][sS]?|[wW][eE][bB][cC][aA][lL])://\S+$",
+        pattern=r"^([hH][tT][tT][pP][sS]?|[wW][eE][bB][cC][aA][lL])://[^\s\x00-\x1f\x7f]+$",
         description="An iCalendar feed (http, https or webcal) or a page with schema.org events",
     )
     kind: FeedKind = Field(description="The source that reads it (ical, schema_org)")

@@ -686,6 +686,8 @@ def test_admin_adds_lists_and_removes_city_feeds(admin: httpx.Client) -> None:
         ({**body, "kind": "myspace"}, "kind"),
         ({**body, "url": "ftp://calendar.example/x.ics"}, "url"),
         ({**body, "name": "   "}, "name"),
+        ({**body, "name": "Elsewhere\x00"}, "name"),  # PostgreSQL refuses NUL in text
+        ({**body, "url": "https://calendar.example/\x00.ics"}, "url"),
     ]:
         refused = admin.post("/feeds", json=bad)
         assert refused.status_code == 422, refused.text
