@@ -506,6 +506,21 @@ class _RowReader:
         )
 
 
+def _squash(label: str) -> str:
+    return re.sub(r"[\s/]+", " ", label).strip().casefold()
+
+
+def _region_of_title(soup: BeautifulSoup) -> str | None:
+    """The region a saved page names in its title ("Chicago Electronic Music - Event
+    Listing"), for a page read without its URL."""
+    title = soup.title.get_text() if soup.title else ""
+    name = _squash(title.split(" Electronic Music")[0])
+    for region, label in REGIONS.items():
+        if name in (_squash(label), _squash(label.split(" / ")[0])):
+            return region
+    return None
+
+
 def parse(
     text: str, url: str, *, tz: str | None = None, now: datetime | None = None
 ) -> list[ScrapedEvent]:
@@ -522,7 +537,7 @@ def parse(
     tables = [t for t in _listing_tables(soup) if not _is_recurring(t)]
     if not tables:
         raise UnrecognizedPage(SOURCE, url, "no 19hz listing table outside Recurring")
-    region = region_of(url)
+    region = region_of(url) or _region_of_title(soup)
     tz_name = tz or (REGION_TIMEZONES.get(region) if region else None)
     page = canonical_link(url) if url.startswith(("http://", "https://")) else None
     reader = _RowReader(page or BASE + "/", tz_name, now)

@@ -277,7 +277,24 @@ def test_zone_falls_back_to_the_region_of_the_url() -> None:
     (event,) = nineteen_hz.parse(text, "https://19hz.info/eventlisting_BayArea.php")
     assert event.timezone == "America/Los_Angeles"
     assert event.start.isoformat() == "2026-12-19T21:00:00-08:00"
-    assert nineteen_hz.parse(text, "https://example.test/listing") == []  # no zone: skipped
+    untitled = text.replace("Texas Electronic Music", "Electronic Music")
+    assert nineteen_hz.parse(untitled, "https://example.test/listing") == []  # no zone: skipped
+
+
+@pytest.mark.parametrize(
+    ("page", "zone"),
+    [
+        ("eventlisting_CHI.html", "America/Chicago"),
+        ("eventlisting_LosAngeles.html", "America/Los_Angeles"),
+        ("eventlisting_Texas.html", "America/Chicago"),
+    ],
+)
+def test_a_saved_page_read_without_its_url_takes_the_zone_its_title_names(
+    page: str, zone: str
+) -> None:
+    text = (PAGES / "19hz" / page).read_text(encoding="utf-8")
+    events = nineteen_hz.parse(text, "saved.html")
+    assert events and {e.timezone for e in events} == {zone}
 
 
 def test_regions() -> None:
