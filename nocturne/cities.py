@@ -193,3 +193,101 @@ def require_city(city_id: str) -> City:
     if city is None:
         raise ValueError(f"unknown city id {city_id!r}")
     return city
+
+
+# What people type for a city besides its name (casefolded, punctuation dropped).
+ALIASES: dict[str, str] = {
+    "nyc": "ny--new-york",
+    "ny": "ny--new-york",
+    "new york city": "ny--new-york",
+    "manhattan": "ny--new-york",
+    "bk": "ny--brooklyn",
+    "bklyn": "ny--brooklyn",
+    "sf": "ca--san-francisco",
+    "san fran": "ca--san-francisco",
+    "frisco": "ca--san-francisco",
+    "la": "ca--los-angeles",
+    "philly": "pa--philadelphia",
+    "phl": "pa--philadelphia",
+    "dc": "dc--washington",
+    "washington dc": "dc--washington",
+    "nola": "la--new-orleans",
+    "vegas": "nv--las-vegas",
+    "slc": "ut--salt-lake-city",
+    "atl": "ga--atlanta",
+    "chi": "il--chicago",
+    "chitown": "il--chicago",
+    "htx": "tx--houston",
+    "atx": "tx--austin",
+    "satx": "tx--san-antonio",
+    "pdx": "or--portland",
+    "stl": "mo--st-louis",
+    "saint louis": "mo--st-louis",
+    "kc": "mo--kansas-city",
+    "okc": "ok--oklahoma-city",
+    "abq": "nm--albuquerque",
+    "nashvegas": "tn--nashville",
+    "the bay": "ca--san-francisco",
+    "motor city": "mi--detroit",
+}
+
+
+def _fold(text: str) -> str:
+    kept = "".join(ch if ch.isalnum() else " " for ch in text.casefold())
+    return " ".join(kept.split())
+
+
+def _within_one(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by at most one letter added, dropped, changed or two swapped."""
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        if len(diff) == 1:
+            return True
+        i = diff[0]
+        return len(diff) == 2 and diff[1] == i + 1 and a[i] == b[i + 1] and a[i + 1] == b[i]
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    i = next(
+        (i for i, (x, y) in enumerate(zip(short, long[:-1], strict=True)) if x != y), len(short)
+    )
+    return short[i:] == long[i + 1 :]
+
+
+def _rank(query: str, city: City) -> int | None:
+    """How well ``query`` (folded) names ``city``: 0 best, ``None`` for no match."""
+    name = _fold(city.name)
+    aliases = [a for a, city_id in ALIASES.items() if city_id == city.id]
+    if query in (name, _fold(city.slug), *aliases):
+        return 0
+    if name.startswith(query) or any(w.startswith(query) for w in name.split()):
+        return 1
+    if query == city.state.casefold():
+        return 2
+    if len(query) >= 2 and any(a.startswith(query) for a in aliases):
+        return 3
+    if len(query) >= 3 and query in name:
+        return 3
+    if len(query) < 3:
+        return None
+    if any(_within_one(query, n) for n in (name, *aliases)):
+        return 4
+    # A misspelt beginning: "philli", "chicag0".
+    if len(query) >= 4 and any(
+        _within_one(query, name[:n]) for n in (len(query) - 1, len(query), len(query) + 1)
+    ):
+        return 5
+    return None
+
+
+def search_cities(*, query: str, cities: tuple[City, ...] = CITIES) -> list[City]:
+    """The cities ``query`` can mean, best first: a name or alias ("nyc", "philly") said
+    whole, then a name's beginning, a part of it, a state, and last a name or alias
+    within one letter of the query. An empty query gives every city, in catalogue order."""
+    wanted = _fold(query)
+    if not wanted:
+        return list(cities)
+    ranked = [(rank, i, c) for i, c in enumerate(cities) if (rank := _rank(wanted, c)) is not None]
+    return [c for _, _, c in sorted(ranked, key=lambda t: (t[0], t[1]))]
