@@ -12,15 +12,16 @@ from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Page, expect
 from sqlmodel import select
 
 from nocturne import suggestions as data
+from nocturne.api.ratelimit import memory_store
 from nocturne.db import session_scope
 from nocturne.models import CityFeed, FeedSuggestion
 from nocturne.settings import settings
 from tests.e2e.conftest import ADMIN_TOKEN, ARTIFACTS
-from tests.support.site_server import ICS, Route, SiteServer
+from tests.support.site_server import CHICAGO_FEEDS, ICS, Route, SiteServer
 
 pytestmark = pytest.mark.browser
 
@@ -134,3 +135,71 @@ def test_a_suggested_calendar_is_previewed_approved_and_credited(
     with session_scope() as session:
         decided = session.get(FeedSuggestion, suggestion_id)
         assert decided is not None and decided.notified_at is not None
+
+
+def _suggest(page: Page, base_url: str, city_id: str, url: str, email_to: str = "") -> None:
+    page.goto(f"{base_url}/suggest?city={city_id}")
+    expect(page.locator("#suggest-city")).to_have_value(city_id)
+    page.locator("#suggest-url").fill(url)
+    if email_to:
+        page.locator("#suggest-email").fill(email_to)
+    page.locator("#suggest-submit").click()
+
+
+def test_a_suggestion_waits_once_is_rejected_with_a_reason_and_rate_limited(
+    browser: Browser, base_url: str, site_server: SiteServer
+) -> None:
+    city_id, url = "mn--minneapolis", site_server.base_url + CHICAGO_FEEDS[1][1]
+    first = browser.new_context().new_page()
+    _suggest(first, base_url, city_id, url, "rejectee@example.org")
+    outcome = first.locator("#suggest-outcome")
+    expect(outcome).to_have_text(re.compile(r"^Found \d+ events?, \d+ coming"), timeout=20_000)
+
+    # Someone else suggests the same page: it waits already, nothing new is stored.
+    second = browser.new_context().new_page()
+    _suggest(second, base_url, city_id, url)
+    expect(second.locator("#suggest-thanks")).to_have_text(data.WAITING, timeout=20_000)
+    expect(second.locator("#suggest-outcome")).to_have_text(outcome.inner_text())
+    with session_scope() as session:
+        rows = session.exec(select(FeedSuggestion).where(FeedSuggestion.city_id == city_id)).all()
+        assert len(rows) == 1
+        suggestion_id = rows[0].id
+
+    # Rejected on the review page: a reason is needed, and the submitter reads it.
+    admin = browser.new_context().new_page()
+    admin.goto(f"{base_url}/admin/review")
+    admin.locator("#admin-token").fill(ADMIN_TOKEN)
+    admin.locator("#admin-sign-in").click()
+    item = admin.locator(f'#admin-pending [data-suggestion-id="{suggestion_id}"]')
+    expect(item).to_contain_text("(no name)")
+    expect(item).to_contain_text("rejectee@example.org")
+    item.locator(".nc-admin-reason").fill("That venue is in Chicago, not Minneapolis.")
+    item.locator(".nc-admin-reject").click()
+    expect(admin.locator("#admin-message")).to_have_text("Rejected; the submitter hears why.")
+    expect(item).to_have_count(0)
+    mail = _outbox_mail("rejectee@example.org")
+    assert mail["Subject"] == "Your calendar suggestion for Minneapolis"
+    body = mail.get_body(preferencelist=("plain",))
+    assert body is not None and "That venue is in Chicago, not Minneapolis." in body.get_content()
+    # Signed out: the sign-in form again, the lists gone.
+    admin.get_by_role("button", name="Sign out").click()
+    expect(admin.locator("#admin-token")).to_be_visible()
+    expect(admin.locator("#admin-feeds")).to_have_count(0)
+
+    # The API's limit, on the page too: one suggestion an hour from here, then words.
+    saved = settings.rate_limit_enabled, settings.rate_limit_suggest
+    settings.rate_limit_enabled, settings.rate_limit_suggest = True, "1/hour"
+    memory_store.clear()
+    try:
+        third = browser.new_context().new_page()
+        _suggest(third, base_url, city_id, site_server.base_url + "/nothing-here.ics")
+        expect(third.locator("#suggest-outcome")).to_have_class(
+            re.compile(r"\bnc-error\b"), timeout=20_000
+        )
+        third.locator("#suggest-submit").click()
+        expect(third.locator("#suggest-outcome")).to_have_text(
+            re.compile(r"^Too many suggestions from here just now\. Please try again in \d+ min")
+        )
+    finally:
+        settings.rate_limit_enabled, settings.rate_limit_suggest = saved
+        memory_store.clear()
