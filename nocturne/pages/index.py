@@ -11,10 +11,10 @@ import reflex as rx
 
 from nocturne import live
 from nocturne.autofill import PROGRESS_CHANNEL, FillProgress, fill_progress
-from nocturne.cities import CITIES
+from nocturne.cities import CITIES, search_cities
 from nocturne.components.layout import page
 from nocturne.components.subscribe import subscribe_form
-from nocturne.components.us_map import POINTS, MapCity, dot_radius, us_map
+from nocturne.components.us_map import MapCity, map_city, us_map
 from nocturne.crud import upcoming_counts
 from nocturne.db import session_scope
 from nocturne.pages.city import _tab_connected
@@ -52,9 +52,8 @@ def _progress() -> FillProgress | None:
 
 def _map_cities(counts: dict[str, int]) -> list[MapCity]:
     return [
-        MapCity(c.id, c.name, c.state, n, *POINTS[c.id], dot_radius(n))
+        map_city(city_id=c.id, name=c.name, state=c.state, upcoming=counts.get(c.id, 0))
         for c in CITIES
-        for n in (counts.get(c.id, 0),)
     ]
 
 
@@ -63,9 +62,7 @@ _fill_watch: dict[str, int] = {}
 
 
 class IndexState(BaseState):
-    cities: list[MapCity] = [
-        MapCity(c.id, c.name, c.state, 0, *POINTS[c.id], dot_radius(0)) for c in CITIES
-    ]
+    cities: list[MapCity] = _map_cities({})
     query: str = ""
     error: str = ""
     # The first run: cities scraped at least once, of how many; 0 of 0 once it is done.
@@ -137,14 +134,20 @@ class IndexState(BaseState):
     def set_query(self, value: str) -> None:
         self.query = value
 
+    @rx.event
+    def open_first(self, form_data: dict[str, Any]) -> Any:
+        """Enter in the search box: the best match's city page, or the no-match line."""
+        self.query = str(form_data.get("q", self.query))
+        found = search_cities(query=self.query)
+        return rx.redirect("/city/" + found[0].id) if found else None
+
     @rx.var
     def visible_cities(self) -> list[MapCity]:
-        q = self.query.strip().lower()
-        found = [
-            c for c in self.cities
-            if not q or q in c.name.lower() or q in c.id or q == c.state.lower()
-        ]  # fmt: skip
-        return sorted(found, key=lambda c: (-c.upcoming, c.name))
+        """Every city, most after-dark events first; while searching, the matches, best first."""
+        if not self.query.strip():
+            return sorted(self.cities, key=lambda c: (-c.upcoming, c.name))
+        by_id = {c.id: c for c in self.cities}
+        return [by_id[c.id] for c in search_cities(query=self.query) if c.id in by_id]
 
 
 def _city_row(city: rx.Var[MapCity]) -> rx.Component:
@@ -153,7 +156,10 @@ def _city_row(city: rx.Var[MapCity]) -> rx.Component:
             rx.el.span(city.name, class_name="nc-city-name"),
             rx.el.span(city.state, class_name="nc-city-state"),
             rx.el.span(
-                city.upcoming.to_string(), class_name="nc-city-count", title="after-dark events"
+                rx.el.span(city.upcoming.to_string(), class_name="nc-city-count"),
+                " after dark",
+                class_name="nc-city-tally",
+                title="coming events after dark",
             ),
             href="/city/" + city.id,
             class_name="nc-city-link",
@@ -177,16 +183,34 @@ def index() -> rx.Component:
         rx.el.div(
             us_map(IndexState.cities),
             rx.el.section(
-                rx.el.label(
-                    rx.el.span("Find a city", class_name="nc-label"),
-                    rx.el.input(
-                        type="search",
-                        placeholder="Search 49 cities",
-                        value=IndexState.query,
-                        on_change=IndexState.set_query,
-                        class_name="nc-input",
-                        id="city-search",
+                rx.el.form(
+                    rx.el.label(
+                        rx.el.span("Find a city", class_name="nc-label"),
+                        rx.el.input(
+                            type="search",
+                            name="q",
+                            placeholder="Search 49 cities: nyc, philly, sf…",
+                            value=IndexState.query,
+                            on_change=IndexState.set_query,
+                            auto_complete="off",
+                            class_name="nc-input",
+                            id="city-search",
+                        ),
+                        html_for="city-search",
                     ),
+                    on_submit=IndexState.open_first,
+                    role="search",
+                ),
+                rx.el.p(
+                    rx.cond(
+                        (IndexState.query.strip() != "")
+                        & (IndexState.visible_cities.length() == 0),
+                        "No city matches “" + IndexState.query.strip() + "”.",
+                        "",
+                    ),
+                    class_name="nc-note",
+                    role="status",
+                    id="city-search-status",
                 ),
                 rx.cond(IndexState.error != "", rx.el.p(IndexState.error, class_name="nc-error")),
                 rx.cond(
