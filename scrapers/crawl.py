@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from scrapers.dedupe import filter_for_city
 from scrapers.errors import BlockedPage, FetchError, UnrecognizedPage
 from scrapers.event import ScrapedEvent
+from scrapers.sites import CITY_SOURCES, SITES
 from scrapers.sites.base import CityLike, CityRequest, FetchMode, Site
 
 if TYPE_CHECKING:
@@ -85,6 +86,13 @@ def city_requests(
 ) -> list[CityRequest]:
     """A city's first requests to a site, on the configured base."""
     return list(site.first_requests(city, site_base(site, base_urls), options))
+
+
+def city_sources(
+    city: CityLike, base_urls: Mapping[str, str], options: Mapping[str, object]
+) -> list[str]:
+    """The registry's own sources that list ``city`` (19hz only where a region covers it)."""
+    return [name for name in CITY_SOURCES if city_requests(SITES[name], city, base_urls, options)]
 
 
 async def _fetch_text(ctx: CityContext, site: Site, url: str, mode: FetchMode) -> tuple[str, str]:

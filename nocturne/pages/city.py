@@ -23,6 +23,7 @@ from nocturne.models import utcnow
 from nocturne.pages.suggest import suggest_link
 from nocturne.settings import settings
 from nocturne.state import BaseState
+from scrapers.crawl import city_sources, site_options
 from scrapers.errors import explain, parse_recorded
 from scrapers.sites import CITY_SOURCES
 from scrapers.tags import TAGS
@@ -186,7 +187,13 @@ def _freshness(city_id: str) -> list[SourceLine]:
     with session_scope() as session:
         runs = {r.source: r for r in crud.last_scrape_runs(session=session, city_id=city_id)}
     lines: list[SourceLine] = []
-    for source in CITY_SOURCES:
+    city = get_city(city_id)
+    listed = (
+        city_sources(city, settings.source_base_urls, site_options(settings))
+        if city is not None
+        else CITY_SOURCES
+    )
+    for source in listed:
         name = SOURCE_NAMES.get(source, source)
         run = runs.get(source)
         failure = parse_recorded(run.error) if run is not None else None

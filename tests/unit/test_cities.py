@@ -38,3 +38,15 @@ def test_unknown_city():
     assert get_city("zz--nowhere") is None
     with pytest.raises(ValueError, match="zz--nowhere"):
         require_city("zz--nowhere")
+
+
+def test_a_city_lists_19hz_only_where_a_region_covers_it():
+    from nocturne.settings import settings
+    from scrapers.crawl import city_sources, site_options
+
+    def sources(city_id: str) -> list[str]:
+        city = require_city(city_id)
+        return city_sources(city, settings.source_base_urls, site_options(settings))
+
+    assert sources("il--chicago") == ["eventbrite", "meetup", "luma", "19hz"]
+    assert sources("ak--anchorage") == ["eventbrite", "meetup", "luma"]

@@ -39,10 +39,10 @@ from nocturne.feeds import list_city_feeds
 from nocturne.models import CityFeed, Event, EventStatus, ScrapeRun, utcnow
 from nocturne.settings import settings
 from scrapers.crawl import Page as CrawledPage
-from scrapers.crawl import city_requests, crawl, site_options
+from scrapers.crawl import city_sources, crawl, site_options
 from scrapers.errors import reason_of, recorded, retry_after_of
 from scrapers.event import ScrapedEvent
-from scrapers.sites import CITY_SOURCES, SITES, SOURCE_NAMES, CityRequest, Site
+from scrapers.sites import SITES, SOURCE_NAMES, CityRequest, Site
 from workers.jobs.common import backoff, describe, enqueue_from_job, is_transient
 
 log = logging.getLogger(__name__)
@@ -92,13 +92,8 @@ class SourceOutcome:
 
 
 def _targets(city: City, wanted: Sequence[str], feeds: Sequence[CityFeed]) -> list[Target]:
-    options = site_options(settings)
-    targets = [
-        Target(site=SITES[name], label=name)
-        for name in wanted
-        if name in CITY_SOURCES
-        and city_requests(SITES[name], city, settings.source_base_urls, options)
-    ]
+    listed = city_sources(city, settings.source_base_urls, site_options(settings))
+    targets = [Target(site=SITES[name], label=name) for name in wanted if name in listed]
     for feed in feeds:
         if feed.kind in wanted and feed.id is not None:
             targets.append(
