@@ -5,7 +5,8 @@ Signing in takes the ADMIN_TOKEN; it is kept in this tab's server-side state (a 
 variable: never sent to the browser, never in a URL) and checked again on every action.
 Without a configured token the page is off. Everything people wrote (note, name, URL) is
 shown as text. Decisions go through the same data functions as the admin API, and the
-submitter's decision mail is queued the same way.
+submitter's decision mail is queued the same way. "Read again" queues the preview job and
+shows its answer when it arrives on the suggestion's live channel.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, TypedDict
 import reflex as rx
 from sqlmodel import Session
 
-from nocturne import feeds
+from nocturne import feeds, live, queue
 from nocturne import suggestions as data
 from nocturne.cities import get_city
 from nocturne.components.layout import page
@@ -28,6 +29,9 @@ from nocturne.settings import settings
 from nocturne.state import BaseState
 
 log = logging.getLogger(__name__)
+
+# How long the page waits for the preview job's answer on the suggestion's live channel.
+READ_AGAIN_SECONDS = 45.0
 
 
 class SuggestionRow(TypedDict):
@@ -117,6 +121,23 @@ def _remove_feed(feed_id: int) -> str:
     return "Feed removed: it is read no more." if removed else "That feed was removed already."
 
 
+async def _answer(answers: live.Subscription, suggestion_id: int) -> dict[str, Any] | None:
+    """The preview the job published for ``suggestion_id``, or None in time."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + READ_AGAIN_SECONDS
+    while (left := deadline - loop.time()) > 0:
+        message = await answers.get(timeout=left)
+        if message is None:
+            return None
+        if (message.get("type"), message.get("suggestion_id")) == (
+            "suggestion_previewed",
+            suggestion_id,
+        ):
+            preview = message.get("preview")
+            return preview if isinstance(preview, dict) else {}
+    return None
+
+
 class AdminState(BaseState):
     _token: str = ""  # backend only: never leaves the server
     signed_in: bool = False
@@ -127,6 +148,7 @@ class AdminState(BaseState):
     message: str = ""
     error: str = ""
     busy: bool = False
+    reading: int = 0  # the suggestion being read again, if any
 
     async def _refresh(self) -> None:
         self.pending, self.pending_total, self.city_feeds = await asyncio.to_thread(_load)
@@ -193,6 +215,41 @@ class AdminState(BaseState):
             _reject, suggestion_id, str(form.get("reason") or ""), mail_for=suggestion_id
         )
 
+    @rx.event(background=True)
+    async def read_again(self, suggestion_id: int) -> None:
+        """Queue a fresh preview (the job the admin API queues) and show its answer."""
+        suggestion_id = int(suggestion_id)
+        async with self:
+            if not _token_ok(self._token):
+                self._sign_out()
+                self.sign_in_error = "Please sign in again."
+                return
+            self.message, self.error = "", ""
+            self.reading = suggestion_id
+        message, error = "", ""
+        try:
+            # Subscribed before the job is queued: its answer cannot slip past.
+            async with live.subscribe(data.live_channel(suggestion_id)) as answers:
+                job = await queue.enqueue(
+                    "preview_suggestion",
+                    suggestion_id=suggestion_id,
+                    _job_id=f"suggestion-preview:{suggestion_id}",
+                )
+                if job is None:
+                    error = "A reading of it is queued already, or was done a moment ago."
+                else:
+                    answer = await _answer(answers, suggestion_id)
+                    if answer is None:
+                        error = "No answer yet; it is being read. Reload in a minute."
+                    else:
+                        message = f"Read again: {answer.get('message', '')}"
+        except Exception:
+            log.exception("reading suggestion %s again failed", suggestion_id)
+            error = "That did not work; please try again."
+        async with self:
+            self.message, self.error, self.reading = message, error, 0
+            await self._refresh()
+
     @rx.event
     async def remove_feed(self, feed_id: int) -> None:
         await self._act(_remove_feed, int(feed_id))
@@ -247,6 +304,13 @@ def _suggestion(row: rx.Var[SuggestionRow]) -> rx.Component:
                 on_click=AdminState.approve(row["id"]),
                 disabled=AdminState.busy,
                 class_name="nc-submit nc-admin-approve",
+            ),
+            rx.el.button(
+                rx.cond(AdminState.reading == row["id"], "Reading…", "Read again"),
+                type="button",
+                on_click=AdminState.read_again(row["id"]),
+                disabled=AdminState.busy | (AdminState.reading != 0),
+                class_name="nc-button-link nc-admin-read",
             ),
             rx.el.form(
                 rx.el.input(type="hidden", name="suggestion_id", value=row["id"].to_string()),

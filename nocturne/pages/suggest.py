@@ -266,10 +266,13 @@ def _form() -> rx.Component:
 
 def suggest_link(city_id: rx.Var[str]) -> rx.Component:
     """The city page's way here, its city chosen."""
-    return rx.el.p(
-        rx.el.a("Add your calendar", href="/suggest?city=" + city_id, id="city-suggest"),
-        " — know a venue's or a collective's calendar we miss?",
-        class_name="nc-muted nc-suggest-link",
+    return rx.cond(
+        city_id != "",  # not before the city is known: the link would lose it
+        rx.el.p(
+            rx.el.a("Add your calendar", href="/suggest?city=" + city_id, id="city-suggest"),
+            " — know a venue's or a collective's calendar we miss?",
+            class_name="nc-muted nc-suggest-link",
+        ),
     )
 
 

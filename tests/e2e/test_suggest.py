@@ -54,6 +54,7 @@ def test_a_suggested_calendar_is_previewed_approved_and_credited(
     page = person.new_page()
     page.goto(f"{base_url}/city/{CITY}")
     expect(page.locator("#footer-suggest")).to_have_attribute("href", "/suggest")
+    expect(page.locator("#city-suggest")).to_have_attribute("href", f"/suggest?city={CITY}")
     page.locator("#city-suggest").click()
     expect(page).to_have_url(re.compile(rf"/suggest\?city={CITY}$"))
     expect(page.locator("#suggest-city")).to_have_value(CITY)
@@ -173,6 +174,13 @@ def test_a_suggestion_waits_once_is_rejected_with_a_reason_and_rate_limited(
     item = admin.locator(f'#admin-pending [data-suggestion-id="{suggestion_id}"]')
     expect(item).to_contain_text("(no name)")
     expect(item).to_contain_text("rejectee@example.org")
+    # Read again: the preview job's answer arrives over the suggestion's live channel.
+    site_server.reset_counts()
+    item.locator(".nc-admin-read").click()
+    expect(admin.locator("#admin-message")).to_have_text(
+        f"Read again: {outcome.inner_text()}", timeout=30_000
+    )
+    assert site_server.count(CHICAGO_FEEDS[1][1]) == 1
     item.locator(".nc-admin-reason").fill("That venue is in Chicago, not Minneapolis.")
     item.locator(".nc-admin-reject").click()
     expect(admin.locator("#admin-message")).to_have_text("Rejected; the submitter hears why.")
