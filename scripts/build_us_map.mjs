@@ -3,7 +3,9 @@
 // Needs the npm packages us-atlas@3 (ISC), d3-geo@3 and topojson-client@3 in <node_modules>.
 // Writes assets/us-states.svg (the states, pre-projected by us-atlas with Albers USA at
 // scale 1300 into 975x610) and nocturne/components/us_map_points.json (each city projected
-// with the same projection, so the dots land on the map).
+// with the same projection, so the dots land on the map). These are the cities' true places:
+// nocturne/components/us_map.py spreads the dots that crowd each other (spread()) and draws
+// a leader line from each moved dot back to its place.
 import { readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";

@@ -163,5 +163,6 @@ def us_map(cities: rx.Var[list[MapCity]]) -> rx.Component:
             role="group",
             aria_label="Map of cities; each dot opens a city",
         ),
+        rx.el.p("Swipe the map sideways for every city.", class_name="nc-map-hint"),
         class_name="nc-map",
     )
