@@ -120,3 +120,23 @@ def test_search_says_when_nothing_matches(browser: Browser, base_url: str) -> No
     page.fill("#city-search", "")
     expect(page.locator("[data-city-link]")).to_have_count(49)
     expect(status).to_have_text("")
+
+
+def test_every_city_has_its_own_24px_target_on_a_phone(browser: Browser, base_url: str) -> None:
+    page = _home(browser, "phone")
+    page.goto(base_url + "/")
+    expect(page.locator("[data-hit-city-id]")).to_have_count(49)
+    boxes = page.evaluate(
+        "() => [...document.querySelectorAll('[data-hit-city-id]')].map(e => {"
+        " const b = e.getBoundingClientRect();"
+        " return [e.dataset.hitCityId, b.x + b.width / 2, b.y + b.height / 2,"
+        " b.width, b.height]; })"
+    )
+    assert len(boxes) == 49
+    assert min(min(w, h) for *_, w, h in boxes) >= 24
+    for i, (a, ax, ay, aw, _) in enumerate(boxes):
+        for b, bx, by, bw, _ in boxes[i + 1 :]:
+            assert ((ax - bx) ** 2 + (ay - by) ** 2) ** 0.5 >= (aw + bw) / 2 - 0.5, (a, b)
+    # The page itself does not scroll sideways: only the map does.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    expect(page.locator(".nc-map-hint")).to_be_visible()
