@@ -14,9 +14,10 @@ import math
 from typing import Any, TypedDict
 
 import reflex as rx
+from starlette.requests import Request
 
 from nocturne import suggestions as data
-from nocturne.api.ratelimit import hit, parse_rate
+from nocturne.api.ratelimit import client_ip, hit, parse_rate
 from nocturne.cities import CITIES, get_city
 from nocturne.components.layout import page
 from nocturne.settings import settings
@@ -36,6 +37,18 @@ async def _limited(key: str) -> int:
         return 0
     wait = await hit(key, parse_rate(settings.rate_limit_suggest))
     return max(1, math.ceil(wait)) if wait > 0 else 0
+
+
+def _address(peer: str, headers: dict[str, str]) -> str:
+    """The visitor's address by the API's rule (the peer, or behind a trusted proxy the
+    last untrusted X-Forwarded-For hop), so the page and the API count under one key."""
+    forwarded = headers.get("x-forwarded-for", "")
+    scope = {
+        "type": "http",
+        "client": (peer or "unknown", 0),
+        "headers": [(b"x-forwarded-for", forwarded.encode("latin-1", "replace"))],
+    }
+    return client_ip(Request(scope))
 
 
 def _too_many(seconds: int) -> str:
@@ -71,7 +84,9 @@ class SuggestState(BaseState):
                 return
             self.checking = True
             self.outcome, self.outcome_kind, self.thanks, self.next_events = "", "", "", []
-            address = self.router.session.client_ip or "unknown"
+            headers = dict(self.router.headers.raw_headers)
+            peer = headers.get("asgi-scope-client") or self.router.session.client_ip
+            address = _address(peer, headers)
         city_id = str(form.get("city_id") or "")
         try:
             message, kind, thanks, shown = await self._suggest(form, address)

@@ -11,8 +11,10 @@ from email.message import Message
 from email.policy import default as default_policy
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
+from reflex.config import get_config
 from sqlmodel import select
 
 from nocturne import suggestions as data
@@ -208,6 +210,13 @@ def test_a_suggestion_waits_once_is_rejected_with_a_reason_and_rate_limited(
         expect(third.locator("#suggest-outcome")).to_have_text(
             re.compile(r"^Too many suggestions from here just now\. Please try again in \d+ min")
         )
+        # One count for the page and the API: the API refuses this address too.
+        answer = httpx.post(
+            f"{get_config().api_url.rstrip('/')}/suggestions",
+            json={"city_id": city_id, "url": site_server.base_url + "/other.ics"},
+            timeout=10,
+        )
+        assert answer.status_code == 429, answer.text
     finally:
         settings.rate_limit_enabled, settings.rate_limit_suggest = saved
         memory_store.clear()
