@@ -25,11 +25,12 @@ from nocturne.api.security import (
     SecurityHeadersMiddleware,
     cors_kwargs,
 )
+from scrapers.sites import GATHERED_FROM
 
 # (getLogger imported by name: the submodule nocturne.api.logging shadows "logging" here)
 log = getLogger(__name__)
 
-DESCRIPTION = """Underground events from Eventbrite, Meetup and Luma in 49 US cities.
+DESCRIPTION = f"""Underground events from {GATHERED_FROM} in 49 US cities.
 
 Reads are limited per IP (10 a second by default), subscribing to 5 a minute, asking for
 a scrape to one per city every 10 minutes, suggesting a calendar to 5 an hour per address

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from scrapers.sites import GATHERED_FROM
+
 
 def header() -> rx.Component:
     return rx.el.header(
@@ -31,9 +33,7 @@ def page(*children: rx.Component) -> rx.Component:
         header(),
         rx.el.main(*children, id="main", class_name="nc-main"),
         rx.el.footer(
-            rx.el.p(
-                "Events gathered from Eventbrite, Meetup and Luma. Times are local to each city."
-            ),
+            rx.el.p(f"Events gathered from {GATHERED_FROM}. Times are local to each city."),
             rx.el.p(
                 rx.el.a("Add your calendar", href="/suggest", id="footer-suggest"),
                 " — a venue's or a collective's events, listed here.",

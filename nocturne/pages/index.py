@@ -20,6 +20,7 @@ from nocturne.db import session_scope
 from nocturne.pages.city import _tab_connected
 from nocturne.settings import settings
 from nocturne.state import BaseState
+from scrapers.sites import GATHERED_FROM
 
 log = logging.getLogger(__name__)
 
@@ -175,7 +176,7 @@ def index() -> rx.Component:
             rx.el.h1("After dark, off the grid.", class_name="nc-hero-title"),
             rx.el.p(
                 "Warehouse raves, DIY shows, art nights and meetups in 49 American cities, "
-                "gathered live from Eventbrite, Meetup and Luma. Pick a city.",
+                f"gathered live from {GATHERED_FROM}. Pick a city.",
                 class_name="nc-hero-text",
             ),
             class_name="nc-hero",

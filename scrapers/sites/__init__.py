@@ -31,6 +31,13 @@ SOURCE_NAMES: tuple[str, ...] = tuple(SITES)
 # Sources a city scrape runs for every city; feed-driven ones run for the feeds it has.
 CITY_SOURCES: tuple[str, ...] = tuple(n for n, s in SITES.items() if not s.from_feeds)
 DISPLAY_NAMES: dict[str, str] = {n: s.display_name for n, s in SITES.items()}
+# What the pages and the API docs say events come from: "Eventbrite, Meetup, Luma, 19hz and
+# venues' and collectives' own calendars".
+GATHERED_FROM = ", ".join(DISPLAY_NAMES[n] for n in CITY_SOURCES) + (
+    " and venues' and collectives' own calendars"
+    if any(s.from_feeds for s in SITES.values())
+    else ""
+)
 _SNIFF = 200_000
 
 
