@@ -3,9 +3,10 @@
 One :class:`Fetcher` per worker process holds one browser (launched on first use and
 relaunched if it dies) and one httpx client. Each city gets a fresh browser context
 (``async with fetcher.city_context(city_id)``), shared by the sources scraped for it at
-the same time. Every request passes a per-host gate (a concurrency limit and a delay
-between requests), is retried with exponential backoff and jitter on 429/5xx (honouring
-``Retry-After``), and is checked for block and captcha pages, which raise
+the same time. Every request passes its host's gate (``scrapers.gate``: a concurrency limit
+and a delay between starts, held in Redis for every worker when REDIS_URL is set), is
+retried with exponential backoff and jitter on 429/5xx (honouring ``Retry-After``), and
+is checked for block and captcha pages, which raise
 :class:`~scrapers.errors.BlockedPage` rather than yielding zero events. When a Firecrawl
 key is configured, a page the browser was blocked on is fetched once more through
 Firecrawl's scrape endpoint.
@@ -19,7 +20,6 @@ import logging
 import random
 import re
 import shutil
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +32,7 @@ import httpx
 from nocturne.settings import Settings
 from nocturne.settings import settings as default_settings
 from scrapers.errors import BlockedPage, FetchError, RefusedFeed
+from scrapers.gate import Gate, HostGate, Leaving, RedisHostGate
 from scrapers.safe_fetch import RefusedURL, fetch_user_url
 
 log = logging.getLogger(__name__)
@@ -207,27 +208,6 @@ def backoff_delay(attempt: int, *, base: float, cap: float) -> float:
     return min(cap, base * (2**attempt) * random.uniform(0.5, 1.5))
 
 
-class HostGate:
-    """Per-host politeness: at most ``limit`` requests at once, ``delay`` s between starts."""
-
-    def __init__(self, limit: int, delay: float) -> None:
-        self._sem = asyncio.Semaphore(max(1, limit))
-        self._delay = max(0.0, delay)
-        self._lock = asyncio.Lock()
-        self._next_start = 0.0
-
-    @contextlib.asynccontextmanager
-    async def slot(self) -> AsyncIterator[None]:
-        async with self._sem:
-            async with self._lock:
-                now = time.monotonic()
-                start = max(now, self._next_start)
-                self._next_start = start + self._delay
-            if start > now:
-                await asyncio.sleep(start - now)
-            yield
-
-
 @dataclass(slots=True)
 class _Answer:
     status: int
@@ -327,7 +307,8 @@ class Fetcher:
         self.settings = settings or default_settings
         self.user_agent = self.settings.scrape_user_agent or DEFAULT_USER_AGENT
         self.timeout_ms = int(self.settings.scrape_timeout_seconds * 1000)
-        self._gates: dict[str, HostGate] = {}
+        self._gates: dict[str, Gate] = {}
+        self._redis: Any = None
         self._http: httpx.AsyncClient | None = None
         self._playwright: Any = None
         self._browser: Any = None
@@ -363,6 +344,9 @@ class Fetcher:
         if self._http is not None:
             await self._http.aclose()
             self._http = None
+        if self._redis is not None:
+            await self._redis.aclose()
+            self._redis = None
 
     async def __aenter__(self) -> Fetcher:
         return await self.start()
@@ -415,13 +399,26 @@ class Fetcher:
 
     # -- fetching ------------------------------------------------------------------
 
-    def gate(self, url: str) -> HostGate:
+    def gate(self, url: str) -> Gate:
+        """The host's gate: held in Redis for every worker when REDIS_URL is set, else
+        this process's own."""
         host = urlsplit(url).netloc.lower()
         gate = self._gates.get(host)
-        if gate is None:
-            gate = self._gates[host] = HostGate(
-                self.settings.scrape_per_host_concurrency, self.settings.scrape_delay_seconds
-            )
+        if gate is not None:
+            return gate
+        limit = self.settings.scrape_per_host_concurrency
+        delay = self.settings.scrape_delay_seconds
+        if self.settings.redis_url:
+            if self._redis is None:
+                import redis.asyncio as aioredis
+
+                self._redis = aioredis.Redis.from_url(self.settings.redis_url)
+            # A slot outlives the longest request (timeout + the 5 s of wait_for) a little.
+            lease = self.settings.scrape_timeout_seconds + 10
+            gate = RedisHostGate(self._redis, host, limit=limit, delay=delay, lease=lease)
+        else:
+            gate = HostGate(limit, delay)
+        self._gates[host] = gate
         return gate
 
     async def fetch_page(
@@ -437,7 +434,7 @@ class Fetcher:
 
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-        async def attempt() -> _Answer:
+        async def attempt(_leaving: Leaving) -> _Answer:
             async with context.tab() as page:
                 response = await page.goto(url, wait_until="commit", timeout=self.timeout_ms)
                 status = response.status if response is not None else 200
@@ -473,8 +470,15 @@ class Fetcher:
         client = (await self.start())._http
         assert client is not None
 
-        async def attempt() -> _Answer:
-            response = await client.get(url)
+        async def attempt(leaving: Leaving) -> _Answer:
+            async def trace(event: str, info: Mapping[str, Any]) -> None:
+                if event in (
+                    "http11.send_request_headers.started",
+                    "http2.send_request_headers.started",
+                ):
+                    await leaving()  # the host's delay counts from here, not from the gate
+
+            response = await client.get(url, extensions={"trace": trace})
             return _Answer(response.status_code, response.headers, response.text, str(response.url))
 
         answer = await self._with_retries(source, url, attempt)
@@ -486,7 +490,7 @@ class Fetcher:
         addresses only, checked at every hop, within FEED_MAX_BYTES and FEED_TIMEOUT_SECONDS;
         the host's gate and the retries of every other request."""
 
-        async def attempt() -> _Answer:
+        async def attempt(_leaving: Leaving) -> _Answer:
             try:
                 page = await fetch_user_url(url, settings=self.settings)
             except RefusedURL as refused:
@@ -570,7 +574,7 @@ class Fetcher:
             raise BlockedPage(source, url, reason, status=status)
 
     async def _with_retries(
-        self, source: str, url: str, attempt: Callable[[], Awaitable[_Answer]]
+        self, source: str, url: str, attempt: Callable[[Leaving], Awaitable[_Answer]]
     ) -> _Answer:
         """Run ``attempt`` through the host's gate, retrying 429/5xx and network errors."""
         from playwright.async_api import Error as PlaywrightError
@@ -581,9 +585,9 @@ class Fetcher:
         gate = self.gate(url)
         for n in range(tries + 1):
             try:
-                async with gate.slot():
+                async with gate.slot() as leaving:
                     answer = await asyncio.wait_for(
-                        attempt(), timeout=self.settings.scrape_timeout_seconds + 5
+                        attempt(leaving), timeout=self.settings.scrape_timeout_seconds + 5
                     )
             except (httpx.TransportError, PlaywrightError, TimeoutError) as exc:
                 if n == tries:

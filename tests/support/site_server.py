@@ -6,7 +6,9 @@ Pages are served under each source's real URL paths (``/d/<state>--<city>/all-ev
 calendar feeds and venue pages under paths of their own, with their dates shifted so that
 the fixtures' December 2026 falls a week from today (past events stay past). The server can add
 latency, answer 429 with ``Retry-After`` or a 5xx a given number of times, serve a block
-page, and it records every request. It also speaks Firecrawl's ``POST /v1/scrape``,
+page, and it records every request (when it arrived and was answered, and on which address:
+``SiteServer(addresses=("127.0.0.2", "127.0.0.3"))`` listens on each, one host per
+source as in production, see ``source_urls``). It also speaks Firecrawl's ``POST /v1/scrape``,
 answering from its own pages, so the fetcher's fallback can be tested end to end.
 
     with SiteServer.chicago(latency=0.05) as srv:
@@ -23,7 +25,7 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -160,7 +162,8 @@ class Route:
 
 @dataclass(slots=True)
 class Hit:
-    """One request the server saw (``at``: when it arrived, time.monotonic())."""
+    """One request the server saw (``at``: when it arrived, ``done``: when its answer was
+    ready, both time.monotonic(); ``host``: the address:port it came to)."""
 
     method: str
     path: str
@@ -168,6 +171,8 @@ class Hit:
     status: int
     at: float
     headers: dict[str, str]
+    host: str = ""
+    done: float = 0.0
 
 
 @dataclass(slots=True)
@@ -188,8 +193,10 @@ class SiteServer:
         latency: float = 0.0,
         shift_days: int | None = None,
         firecrawl_key: str | None = None,
+        addresses: Sequence[str] = ("127.0.0.1",),
     ) -> None:
         self.routes: list[Route] = list(routes)
+        self.addresses = list(addresses)
         self.latency = latency
         self.shift_days = default_shift_days() if shift_days is None else shift_days
         self.firecrawl_key = firecrawl_key
@@ -200,9 +207,12 @@ class SiteServer:
         self._blocked: set[str] = set()
         self._lock = threading.Lock()
         self._cache: dict[Path, str] = {}
+        self._shifted: dict[tuple[Path, int], str] = {}
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._sockets: list[socket.socket] = []
         self.port = 0
+        self.ports: list[int] = []
 
     # -- presets -------------------------------------------------------------------
 
@@ -221,7 +231,17 @@ class SiteServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_urls[0]
+
+    @property
+    def base_urls(self) -> list[str]:
+        """One origin per address listened on."""
+        return [f"http://{a}:{p}" for a, p in zip(self.addresses, self.ports, strict=True)]
+
+    def source_urls(self, sources: Iterable[str]) -> dict[str, str]:
+        """``source_base_urls`` giving each source an address of its own (in turn)."""
+        urls = self.base_urls
+        return {name: urls[i % len(urls)] for i, name in enumerate(sources)}
 
     def settings_overrides(self, **extra: Any) -> dict[str, Any]:
         """Settings fields pointing every source (and Firecrawl) here, with no delays."""
@@ -277,9 +297,13 @@ class SiteServer:
             if path not in self._cache:
                 self._cache[path] = path.read_text(encoding="utf-8")
             text = self._cache[path]
-        else:
-            text = route.body
-        return shift_dates(text, self.shift_days) if route.shift else text
+            if route.shift:  # shifting a big page takes long enough to blur the log's times
+                key = (path, self.shift_days)
+                if key not in self._shifted:
+                    self._shifted[key] = shift_dates(text, self.shift_days)
+                return self._shifted[key]
+            return text
+        return shift_dates(route.body, self.shift_days) if route.shift else route.body
 
     def find(self, path: str, params: Mapping[str, str]) -> Route | None:
         best: tuple[int, int, Route] | None = None
@@ -291,6 +315,8 @@ class SiteServer:
         return best[2] if best else None
 
     def _record(self, request: Request, status: int, arrived: float | None = None) -> None:
+        now = time.monotonic()
+        server = request.scope.get("server") or ("", 0)
         with self._lock:
             self.hits.append(
                 Hit(
@@ -298,8 +324,10 @@ class SiteServer:
                     request.url.path,
                     dict(request.query_params),
                     status,
-                    time.monotonic() if arrived is None else arrived,
+                    now if arrived is None else arrived,
                     {k.lower(): v for k, v in request.headers.items()},
+                    f"{server[0]}:{server[1]}",
+                    now,
                 )
             )
 
@@ -371,9 +399,13 @@ class SiteServer:
         )
 
     def start(self) -> SiteServer:
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        self.port = sock.getsockname()[1]
+        self._sockets = []
+        for address in self.addresses:
+            sock = socket.socket()
+            sock.bind((address, 0))
+            self._sockets.append(sock)
+        self.ports = [s.getsockname()[1] for s in self._sockets]
+        self.port = self.ports[0]
         config = uvicorn.Config(
             self.app(),
             log_level="warning",
@@ -384,7 +416,7 @@ class SiteServer:
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, daemon=True
+            target=self._server.run, kwargs={"sockets": self._sockets}, daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + 10
@@ -392,7 +424,6 @@ class SiteServer:
             if time.monotonic() > deadline or not self._thread.is_alive():
                 raise RuntimeError("site server did not start")
             time.sleep(0.01)
-        self._socket = sock
         return self
 
     def stop(self) -> None:
@@ -401,9 +432,9 @@ class SiteServer:
         if self._thread is not None:
             self._thread.join(timeout=10)
         self._server = self._thread = None
-        sock = getattr(self, "_socket", None)
-        if sock is not None:
+        for sock in self._sockets:
             sock.close()
+        self._sockets = []
 
     def __enter__(self) -> SiteServer:
         return self.start()
@@ -445,6 +476,25 @@ def chicago_routes() -> list[Route]:
     ]
 
 
+def city_routes(city_id: str) -> list[Route]:
+    """The Chicago fixtures of Eventbrite (3 pages), Meetup and Luma served as any city's
+    pages, under each source's real paths (for benches and tests of many cities)."""
+    eb = f"/d/{city_id}/all-events/"
+    return [
+        Route(eb, Path("eventbrite/city_browse.html")),
+        Route(eb, Path("eventbrite/city_browse.html"), {"page": "1"}),
+        Route(eb, Path("eventbrite/search_page2.html"), {"page": "2"}),
+        Route(eb, Path("eventbrite/empty_search.html"), {"page": "3"}),
+        Route("/find/", Path("meetup/find_page.html"), {"location": f"us--{city_id}"}),
+        Route("/discover/get-paginated-events", Path("luma/discover_chicago.json")),
+        Route(
+            "/discover/get-paginated-events",
+            Path("luma/empty_calendar.json"),
+            {"pagination_cursor": "eyJzdiI6IjIwMjYtMTItMTMifQ"},
+        ),
+    ]
+
+
 def page_with(events_html: str, *, title: str = "Events", head: str = "") -> str:
     """A small HTML page (for tests that need a page of their own)."""
     return (
@@ -462,6 +512,7 @@ __all__ = [
     "Route",
     "SiteServer",
     "chicago_routes",
+    "city_routes",
     "default_shift_days",
     "page_with",
     "shift_dates",
