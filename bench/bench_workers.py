@@ -2,18 +2,23 @@
 
     python bench/bench_workers.py                 # all three
     python bench/bench_workers.py scrape --cities 40 --latency 0.2 --workers 1 2
+    python bench/bench_workers.py scrape --cities 40 --workers 2 --delay 0.5   # politeness
     python bench/bench_workers.py live --messages 500
     python bench/bench_workers.py sync --events 1000
 
 Needs the PostgreSQL and Redis the tests use (127.0.0.1) and Debian's Chromium.
 
 scrape: N cities x 3 sources against the local saved-page server (tests/support/
-site_server.py) with ``--latency`` seconds added to every response; each source on its own
-server, so each has its own host gate as on the real sites. Real ``arq`` worker processes
-(``arq workers.main.WorkerSettings``) take the ``scrape_city`` jobs from one Redis; wall
-time runs from enqueueing to the last ScrapeRun finished. Peak memory per worker is the
-largest RSS sampled (every second) of the worker process alone, and the largest PSS of it
-plus its Chromium processes.
+site_server.py) with ``--latency`` seconds added to every response; each source on its own loopback
+address (127.0.0.2-4), so each is a host of its own as on the real sites. Real ``arq``
+worker processes (``arq workers.main.WorkerSettings``) take the ``scrape_city`` jobs from
+one Redis, sharing each host's gate there; wall time runs from enqueueing to the last
+ScrapeRun finished. Beside it the politeness bound: the requests the busiest host got
+(from the server's log) x ``--delay``, no schedule can be faster, and wall / bound. Peak
+memory per worker is the largest RSS sampled (every second) of the worker process alone,
+and the largest PSS of it plus its Chromium processes. The load average (``uptime``) is
+printed before and after each run: on a shared machine the figures are only as quiet as
+it was.
 
 live: a publisher (this process) and a subscriber (another process) on Redis pub/sub; each
 message is an ``events`` message of 10 cards stamped with its send time.
@@ -53,25 +58,15 @@ from tests.support.services import (  # noqa: E402
     lease_redis_db,
     migrate,
 )
-from tests.support.site_server import Route, SiteServer  # noqa: E402
+from tests.support.site_server import SiteServer, city_routes  # noqa: E402
+
+SOURCES = ["eventbrite", "meetup", "luma"]
+ADDRESSES = ("127.0.0.2", "127.0.0.3", "127.0.0.4")
 
 
-def city_routes(city: City) -> list[Route]:
-    """The Chicago fixtures served as ``city``'s pages, under each source's real paths."""
-    eb = f"/d/{city.id}/all-events/"
-    return [
-        Route(eb, Path("eventbrite/city_browse.html")),
-        Route(eb, Path("eventbrite/city_browse.html"), {"page": "1"}),
-        Route(eb, Path("eventbrite/search_page2.html"), {"page": "2"}),
-        Route(eb, Path("eventbrite/empty_search.html"), {"page": "3"}),
-        Route("/find/", Path("meetup/find_page.html"), {"location": f"us--{city.id}"}),
-        Route("/discover/get-paginated-events", Path("luma/discover_chicago.json")),
-        Route(
-            "/discover/get-paginated-events",
-            Path("luma/empty_calendar.json"),
-            {"pagination_cursor": "eyJzdiI6IjIwMjYtMTItMTMifQ"},
-        ),
-    ]
+def _uptime() -> str:
+    out = subprocess.run(["uptime"], capture_output=True, text=True, check=False).stdout
+    return out.strip()
 
 
 class Sampler(threading.Thread):
@@ -124,13 +119,16 @@ def _failures(db_url: str) -> list[tuple[str, int]]:
 
 def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: float) -> None:
     chosen = CITIES[:cities]
-    routes = [r for c in chosen for r in city_routes(c)]
-    servers = [SiteServer(routes, latency=latency).start() for _ in range(3)]
-    eb, mu, lu = (s.base_url for s in servers)
+    routes = [r for c in chosen for r in city_routes(c.id)]
+    server = SiteServer(routes, latency=latency, addresses=ADDRESSES).start()
+    urls = server.source_urls(SOURCES)
     print(f"\n== scrape: {cities} cities x 3 sources, +{latency * 1000:.0f} ms per response")
-    print(f"   politeness: {delay} s between requests per host, 2 at once per host per worker")
-    print(f"{'workers':>8} {'wall s':>8} {'runs':>6} {'failed':>7} {'events':>7}"
-          f" {'peak RSS/worker (py)':>22} {'PSS +chromium':>14}")  # fmt: skip
+    print(
+        f"   politeness: {delay} s between starts per host, 2 at once per host, one gate"
+        " for all workers (Redis)"
+    )
+    print(f"{'workers':>8} {'wall s':>8} {'bound s':>8} {'ratio':>6} {'runs':>6} {'failed':>7}"
+          f" {'events':>7} {'peak RSS/worker (py)':>22} {'PSS +chromium':>14}")  # fmt: skip
     try:
         for n in worker_counts:
             name = f"nocturne_bench_{uuid.uuid4().hex[:8]}"
@@ -146,9 +144,7 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                         "DATABASE_URL": db_url,
                         "REDIS_URL": redis_url,
                         "SHARED_DATABASE_URL": "",
-                        "SOURCE_BASE_URLS": json.dumps(
-                            {"eventbrite": eb, "meetup": mu, "luma": lu}
-                        ),
+                        "SOURCE_BASE_URLS": json.dumps(urls),
                         "SCRAPE_DELAY_SECONDS": str(delay),
                         "SCRAPE_BACKOFF_SECONDS": "0.1",
                         "SCRAPE_MEETUP_KEYWORDS": '["music","art"]',
@@ -169,6 +165,9 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                     sampler.start()
                     try:
                         time.sleep(2.0)  # workers up (not counted)
+                        load_before = _uptime()
+                        server.reset_counts()
+                        began = time.monotonic()  # the server's clock
                         start = time.perf_counter()
                         asyncio.run(_enqueue_cities(redis_url, chosen))
                         expected = len(chosen) * 3
@@ -188,8 +187,20 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                     reasons = _failures(db_url)
                     py = max(sampler.peak_self) / 2**20
                     tree = max(sampler.peak_tree) / 2**20
-                    print(f"{n:>8} {wall:>8.1f} {done:>6} {failed:>7} {found:>7}"
-                          f" {py:>18.0f} MiB {tree:>10.0f} MiB")  # fmt: skip
+                    per_host = {
+                        name: [h.at - began for h in server.hits if url.endswith(h.host)]
+                        for name, url in urls.items()
+                    }
+                    bound = max(len(at) for at in per_host.values()) * delay
+                    ratio = f"{wall / bound:>6.2f}" if bound else f"{'-':>6}"
+                    print(f"{n:>8} {wall:>8.1f} {bound:>8.1f} {ratio} {done:>6} {failed:>7}"
+                          f" {found:>7} {py:>18.0f} MiB {tree:>10.0f} MiB")  # fmt: skip
+                    # A host kept busy while its work waited ends near its own bound.
+                    for name, at in per_host.items():
+                        print(f"{'':>10}{name}: {len(at)} requests, the last {max(at):.1f} s"
+                              f" in (its own bound {len(at) * delay:.1f} s)")  # fmt: skip
+                    print(f"{'':>10}load before: {load_before}")
+                    print(f"{'':>10}load after:  {_uptime()}")
                     for reason, count in reasons:
                         print(f"{'':>10}failed x{count}: {reason}")
             finally:
@@ -198,8 +209,7 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                 get_engine(db_url).dispose()
                 drop_pg_database(name)
     finally:
-        for s in servers:
-            s.stop()
+        server.stop()
 
 
 async def _enqueue_cities(redis_url: str, cities: list[City]) -> None:
@@ -208,7 +218,9 @@ async def _enqueue_cities(redis_url: str, cities: list[City]) -> None:
     pool = await create_pool(RedisSettings.from_dsn(redis_url))
     try:
         for city in cities:
-            await pool.enqueue_job("scrape_city", city_id=city.id, _job_id=f"scrape:{city.id}")
+            await pool.enqueue_job(
+                "scrape_city", city_id=city.id, sources=SOURCES, _job_id=f"scrape:{city.id}"
+            )
     finally:
         await pool.aclose()
 
