@@ -7,7 +7,7 @@ import json
 import logging
 import math
 import time as _time
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypedDict
 from urllib.parse import urlencode
 
@@ -15,7 +15,7 @@ import reflex as rx
 
 from nocturne import autofill, cards, crud, live, queue, refresh_limit
 from nocturne.cities import get_city
-from nocturne.components.event_card import SOURCE_NAMES, Card, event_card
+from nocturne.components.event_card import SOURCE_NAMES, DayGroup, day_section
 from nocturne.components.layout import page
 from nocturne.components.subscribe import subscribe_form
 from nocturne.db import session_scope
@@ -51,9 +51,13 @@ class TagChip(TypedDict):
 
 
 class DayCount(TypedDict):
-    day: str
-    label: str
+    date: str  # YYYY-MM-DD
+    label: str  # the axis: "Mon 7"
+    tip: str  # the tooltip: "Wed Dec 9: 8 events"
     count: int
+    # The bar, drawn in the weekend colour on Saturdays and Sundays (the other is 0)
+    weekday: int
+    weekend: int
 
 
 class SourceLine(TypedDict):
@@ -216,10 +220,28 @@ def _was_gathered(city_id: str) -> bool:
         return autofill.was_gathered(session=session, city_id=city_id)
 
 
+def day_count(day: date, count: int) -> DayCount:
+    """One bar of the vibe chart."""
+    weekend = day.weekday() >= 5
+    return {
+        "date": day.isoformat(),
+        "label": f"{day:%a} {day.day}",
+        "tip": f"{cards.day_name(day)}: {count} event{'' if count == 1 else 's'}",
+        "count": count,
+        "weekday": 0 if weekend else count,
+        "weekend": count if weekend else 0,
+    }
+
+
 def _chart(city_id: str) -> list[DayCount]:
     with session_scope() as session:
         counts = crud.counts_per_day(session=session, city_id=city_id, days=14, after_dark=True)
-    return [{"day": f"{d:%a} {d.day} {d:%b}", "label": str(d.day), "count": n} for d, n in counts]
+    return [day_count(d, n) for d, n in counts]
+
+
+def city_now(city_id: str) -> datetime:
+    """Now in the city's zone (which night is tonight)."""
+    return utcnow().astimezone(get_city(city_id).tz)  # type: ignore[union-attr]
 
 
 def _cards(
@@ -230,9 +252,9 @@ def _cards(
     view: str = "all",
     tag: str = "",
     all_ages: bool = False,
-) -> tuple[list[Card], list[TagChip]]:
-    """The listing's cards, and a chip for each tag its events carry (whatever the tag
-    chosen, so another is one click away)."""
+) -> tuple[list[DayGroup], list[TagChip]]:
+    """The listing's cards under their day headings, and a chip for each tag its events
+    carry (whatever the tag chosen, so another is one click away)."""
     after = before = None
     if when != "all":
         after, before = time_window(when, city_id)
@@ -255,7 +277,7 @@ def _cards(
         for slug, label in CHIP_TAGS.items()
         if counts.get(slug) or slug == tag
     ]
-    return found, chips  # type: ignore[return-value]
+    return cards.day_groups(found, now=city_now(city_id)), chips  # type: ignore[return-value]
 
 
 class CityState(BaseState):
@@ -265,8 +287,8 @@ class CityState(BaseState):
     not_found: bool = False
     loading: bool = True
     error: str = ""
-    cards: list[Card] = []
-    fresh_cards: list[Card] = []
+    # The listing under its day headings (nocturne.cards.day_groups), live cards in place.
+    days: list[DayGroup] = []
     when: str = "all"
     free_only: bool = False
     all_ages: bool = False
@@ -313,7 +335,7 @@ class CityState(BaseState):
 
     @rx.var
     def event_count(self) -> int:
-        return len(self.cards) + len(self.fresh_cards)
+        return sum(len(group["cards"]) for group in self.days)
 
     def _route_city(self) -> str:
         path = str(self.router.url.path or "")
@@ -326,7 +348,7 @@ class CityState(BaseState):
         token = self.router.session.client_token
         _live_watch[token] = self._watch_gen
         city = get_city(self._route_city())
-        self.fresh_cards, self.progress, self.found_message, self.refresh_note = [], [], "", ""
+        self.progress, self.found_message, self.refresh_note = [], "", ""
         self.error, self.scraping = "", False
         if city is None:
             _live_watch.pop(token, None)  # no listener to come: none is wanted
@@ -344,14 +366,12 @@ class CityState(BaseState):
         sid = self._ensure_refresh_sid()
         try:
             self.refresh_used = await refresh_limit.is_used(sid)
-            (self.cards, self.tag_chips), self.freshness = await asyncio.to_thread(
-                self._query_cards
-            )
+            (self.days, self.tag_chips), self.freshness = await asyncio.to_thread(self._query_cards)
         except Exception:
             log.exception("loading city %s failed", city.id)
             self.error = "Events could not be loaded just now. Please try again in a moment."
         self.loading = False
-        if settings.autofill and not self.cards and not self.error:
+        if settings.autofill and not self.days and not self.error:
             await self._gather_first(city.id, city.name)
         # The chart follows in an update of its own: drawn in the same render as the
         # cards, it held back their first paint by ~80 ms.
@@ -372,7 +392,7 @@ class CityState(BaseState):
         self.scraping = True
         self.refresh_note = f"Gathering events for {name}…"
 
-    def _query_cards(self) -> tuple[tuple[list[Card], list[TagChip]], list[SourceLine]]:
+    def _query_cards(self) -> tuple[tuple[list[DayGroup], list[TagChip]], list[SourceLine]]:
         cid = self.city_id
         listing = _cards(
             cid, self.when, self.free_only, self.source, self.view, self.tag, self.all_ages
@@ -388,9 +408,9 @@ class CityState(BaseState):
                 log.exception("loading the chart of %s failed", self.city_id)
 
     async def _reload_cards(self) -> None:
-        self.loading, self.fresh_cards = True, []
+        self.loading = True
         try:
-            self.cards, self.tag_chips = await asyncio.to_thread(
+            self.days, self.tag_chips = await asyncio.to_thread(
                 _cards,
                 self.city_id,
                 self.when,
@@ -500,7 +520,7 @@ class CityState(BaseState):
             self.progress, self.found_message, self.refresh_note = [], "", ""
             self.summary_failed, self.summary_retry_key = False, ""
 
-    def _matches(self, card: dict[str, Any]) -> bool:
+    def _matches(self, card: dict[str, Any], *, any_tag: bool = False) -> bool:
         if card.get("is_online") or card.get("status") == "gone":
             return False
         if self.free_only and not card.get("is_free"):
@@ -509,7 +529,7 @@ class CityState(BaseState):
             return False
         if self.view == "after-dark" and not card.get("after_dark"):
             return False
-        if self.tag and self.tag not in card.get("tags", []):
+        if self.tag and not any_tag and self.tag not in card.get("tags", []):
             return False
         if self.all_ages and card.get("age") != "all-ages":
             return False
@@ -518,6 +538,46 @@ class CityState(BaseState):
             start = datetime.fromisoformat(str(card["start_at"]).replace("Z", "+00:00"))
             return lo <= start < hi
         return True
+
+    def _insert_cards(self, arrived: list[dict[str, Any]]) -> None:
+        """New events take their place under their day's heading, sliding in one after
+        another; the counters and the chart count them."""
+        listed = cards.flatten(self.days)
+        shown = {c["id"] for c in listed}
+        new = [c for c in arrived if c["id"] not in shown]
+        added = [
+            {**c, "fresh": True, "delay": f"{i * STAGGER_MS}ms"}
+            for i, c in enumerate(c for c in new if self._matches(c))
+        ]
+        if added:
+            self.days = cards.day_groups(  # type: ignore[assignment]
+                [*listed, *added], now=city_now(self.city_id)
+            )
+        self._count_arrivals(new)
+
+    def _count_arrivals(self, new: list[dict[str, Any]]) -> None:
+        """The chart's bars and the tag chips' counts, for events not listed before."""
+        # The chart counts after-dark events whatever the filters, as crud.counts_per_day.
+        bars = {bar["date"]: bar for bar in self.chart}
+        for card in new:
+            bar = bars.get(card.get("local_date", ""))
+            counts = card.get("after_dark") and card.get("status") == "scheduled"
+            if bar and counts and not card.get("is_online"):
+                bars[bar["date"]] = day_count(date.fromisoformat(bar["date"]), bar["count"] + 1)
+        if list(bars.values()) != self.chart:
+            self.chart = list(bars.values())
+        counted = [c for c in new if self._matches(c, any_tag=True)]
+        if not counted:
+            return
+        chips = {chip["tag"]: chip for chip in self.tag_chips}
+        for card in counted:
+            for tag in card.get("tags", []):
+                if tag in chips:
+                    chips[tag] = {**chips[tag], "count": chips[tag]["count"] + 1}
+                elif tag in CHIP_TAGS:
+                    chips[tag] = TagChip(tag=tag, label=CHIP_TAGS[tag], count=1)
+        order = list(CHIP_TAGS)
+        self.tag_chips = sorted(chips.values(), key=lambda chip: order.index(chip["tag"]))
 
     def _set_progress(
         self, source: str, text: str, state: str, retry_at: float | None = None
@@ -546,14 +606,7 @@ class CityState(BaseState):
             text, state = source_status(message)
             self._set_progress(message["source"], text, state, message.get("retry_at"))
         elif kind == "events":
-            shown = {c["id"] for c in self.cards} | {c["id"] for c in self.fresh_cards}
-            added = [
-                c for c in message.get("events", []) if c["id"] not in shown and self._matches(c)
-            ]
-            self.fresh_cards = self.fresh_cards + [
-                {**c, "fresh": True, "delay": f"{i * STAGGER_MS}ms"}  # type: ignore[typeddict-item]
-                for i, c in enumerate(added)
-            ]
+            self._insert_cards(message.get("events", []))
         elif kind == "scrape_finished":
             self.scraping = False
             self.found_message, self.summary_failed = scrape_summary(message)
@@ -824,6 +877,9 @@ def _refresh() -> rx.Component:
     )
 
 
+_TIP_JS = "((label, items) => items?.[0]?.payload?.tip ?? label)"
+
+
 def _chart_view() -> rx.Component:
     return rx.el.section(
         rx.el.h2("Vibe, next 14 days", class_name="nc-h2"),
@@ -832,11 +888,30 @@ def _chart_view() -> rx.Component:
             CityState.chart.length() > 0,
             rx.recharts.bar_chart(
                 rx.recharts.bar(
-                    data_key="count", fill="#b56cff", radius=[4, 4, 0, 0], name="After dark"
+                    data_key="weekday",
+                    stack_id="day",
+                    fill="#b56cff",
+                    radius=[4, 4, 0, 0],
+                    name="Weekdays",
+                ),
+                rx.recharts.bar(
+                    data_key="weekend",
+                    stack_id="day",
+                    fill="#ff5fa2",
+                    radius=[4, 4, 0, 0],
+                    name="Sat & Sun",
                 ),
                 rx.recharts.x_axis(data_key="label", stroke="#8f86b3", font_size=11, interval=1),
                 rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, font_size=11),
-                rx.recharts.graphing_tooltip(cursor={"fill": "rgba(181,108,255,0.08)"}),
+                rx.recharts.graphing_tooltip(
+                    cursor={"fill": "rgba(181,108,255,0.08)"},
+                    # The sentence alone ("Wed Dec 9: 8 events"), not the bars' values.
+                    item_style={"display": "none"},
+                    custom_attrs={"labelFormatter": rx.Var(_TIP_JS)},
+                ),
+                rx.recharts.legend(
+                    icon_size=10, wrapper_style={"fontSize": "11px", "color": "#8f86b3"}
+                ),
                 data=CityState.chart,
                 height=220,
                 width="100%",
@@ -872,10 +947,12 @@ def _events() -> rx.Component:
                     ),
                     class_name="nc-empty",
                 ),
+                # One keyed section per day and one keyed card per event, so an inserted
+                # card adds nodes rather than shifting events through the old ones: the
+                # browser's scroll anchoring then holds what the reader is looking at.
                 rx.el.div(
-                    rx.foreach(CityState.cards, event_card),
-                    rx.foreach(CityState.fresh_cards, event_card),
-                    class_name="nc-cards",
+                    rx.foreach(CityState.days, day_section),
+                    class_name="nc-days",
                     id="event-list",
                 ),
             ),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, time, timedelta
 from nocturne.cities import require_city
 from nocturne.crud import upsert_events
 from nocturne.db import session_scope
+from scrapers.dedupe import merge_events
 from scrapers.event import ScrapedEvent
 
 SOURCES = ("eventbrite", "meetup", "luma")  # the seeded city page spreads its events over these
@@ -72,6 +73,35 @@ def daytime(city_id: str) -> list[ScrapedEvent]:
     ]
 
 
+# Seeded on the second event; out of reach here, so its card falls back to the gradient
+# (tests/e2e/test_cards.py points an event of its own at an image the app serves).
+SEED_IMAGE = "https://example.test/img/warehouse.jpg"
+
+
+def picture_and_merge(
+    events: list[ScrapedEvent], *, image_url: str = SEED_IMAGE
+) -> list[ScrapedEvent]:
+    """The second event with an image and a description; the third merged from two
+    sources' listings (Luma's and Eventbrite's), as cross-source de-duplication does."""
+    events = list(events)
+    events[1].image_url = image_url
+    events[1].description = "<p>Live trio until late.</p> Doors at nine, " + "bring friends. " * 20
+    third = events[2]
+    name = "-".join(third.link.rsplit("/", 2)[-2:])  # "<city id>-<tag>-<i>": unique
+    third.source, third.link = "luma", f"https://lu.ma/{name}"
+    other = ScrapedEvent(
+        title=third.title,
+        link=f"https://www.eventbrite.com/e/{name}-123",
+        source="eventbrite",
+        start=third.start,
+        end=third.end,
+        venue=third.venue,
+        address=third.address,
+    )
+    events[2] = merge_events(third, other)
+    return events
+
+
 def seed(
     database_url: str,
     city_id: str,
@@ -80,10 +110,14 @@ def seed(
     xss: bool = False,
     tag: str = "seed",
     with_daytime: bool = False,
+    rich: bool = True,
 ) -> int:
     """Save ``n`` events for ``city_id`` (plus one with markup in its title, and the
-    daytime ones if asked); returns how many after-dark events were saved."""
+    daytime ones if asked; with ``rich``, :func:`picture_and_merge`); returns how many
+    after-dark events were saved."""
     events = scraped(city_id, n, tag=tag)
+    if rich and n >= 3:
+        events = picture_and_merge(events)
     if xss:
         events[0].title = XSS_TITLE
     events += daytime(city_id) if with_daytime else []
