@@ -68,8 +68,10 @@ async def _open_session(
         if city.get(keys["cards"]) and session.loaded is None:
             session.loaded = now
             done.set()
-        for card in city.get(keys["fresh"]) or ():
-            session.fresh.setdefault(card["id"], now)
+        for group in city.get(keys["cards"]) or ():  # the listing under its day headings
+            for card in group["cards"]:
+                if card.get("fresh"):
+                    session.fresh.setdefault(card["id"], now)
         if city.get(keys["found"]) and session.finished is None:
             session.finished = now
 
@@ -178,8 +180,7 @@ def _state_keys() -> dict[str, str]:
 
     return {
         "state": CityState.get_full_name(),
-        "cards": field_name(CityState.cards),
-        "fresh": field_name(CityState.fresh_cards),
+        "cards": field_name(CityState.days),
         "found": field_name(CityState.found_message),
     }
 

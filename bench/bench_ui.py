@@ -45,6 +45,8 @@ def card(event_id: int, title: str) -> dict:
         "local_date": "2030-01-03", "local_time": "20:00", "day_label": "Thu 3 Jan",
         "venue": "Bench Hall", "address": "", "price_label": "Free", "is_free": True,
         "image_url": "", "status": "scheduled", "is_online": False,
+        "night": "2030-01-03", "when": "Thu Jan 3 · 8 PM", "excerpt": "",
+        "location": "Bench Hall", "fallback": "", "source_links": [],
     }  # fmt: skip
 
 
@@ -90,7 +92,7 @@ def first_card(browser: Any, base: str, loads: int) -> None:
     """Cold loads of a city page: where the time to the first event card goes."""
     from nocturne.pages.city import CityState
 
-    probe = FIRST_CARD_PROBE.replace("__CARDS__", str(CityState.cards).rsplit(".", 1)[-1])
+    probe = FIRST_CARD_PROBE.replace("__CARDS__", str(CityState.days).rsplit(".", 1)[-1])
     runs, seen_by_playwright = [], []
     for _ in range(loads):
         ctx = browser.new_context()
