@@ -117,7 +117,9 @@ def _failures(db_url: str) -> list[tuple[str, int]]:
     return [(f"{source}: {(error or '')[:120]}", n) for source, error, n in rows]
 
 
-def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: float) -> None:
+def bench_scrape(
+    cities: int, latency: float, worker_counts: list[int], delay: float, max_jobs: int
+) -> None:
     chosen = CITIES[:cities]
     routes = [r for c in chosen for r in city_routes(c.id)]
     server = SiteServer(routes, latency=latency, addresses=ADDRESSES).start()
@@ -125,7 +127,7 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
     print(f"\n== scrape: {cities} cities x 3 sources, +{latency * 1000:.0f} ms per response")
     print(
         f"   politeness: {delay} s between starts per host, 2 at once per host, one gate"
-        " for all workers (Redis)"
+        f" for all workers (Redis); {max_jobs} jobs at once per worker"
     )
     print(f"{'workers':>8} {'wall s':>8} {'bound s':>8} {'ratio':>6} {'runs':>6} {'failed':>7}"
           f" {'events':>7} {'peak RSS/worker (py)':>22} {'PSS +chromium':>14}")  # fmt: skip
@@ -148,7 +150,7 @@ def bench_scrape(cities: int, latency: float, worker_counts: list[int], delay: f
                         "SCRAPE_DELAY_SECONDS": str(delay),
                         "SCRAPE_BACKOFF_SECONDS": "0.1",
                         "SCRAPE_MEETUP_KEYWORDS": '["music","art"]',
-                        "WORKER_MAX_JOBS": "10",
+                        "WORKER_MAX_JOBS": str(max_jobs),
                         "AUTOFILL": "false",  # the bench queues its own cities
                     }
                     procs = [
@@ -369,12 +371,13 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.2)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--delay", type=float, default=0.0, help="SCRAPE_DELAY_SECONDS")
+    parser.add_argument("--max-jobs", type=int, default=10, help="WORKER_MAX_JOBS")
     parser.add_argument("--messages", type=int, default=500)
     parser.add_argument("--events", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
     if "scrape" in args.which:
-        bench_scrape(args.cities, args.latency, args.workers, args.delay)
+        bench_scrape(args.cities, args.latency, args.workers, args.delay, args.max_jobs)
     if "live" in args.which:
         bench_live(args.messages)
     if "sync" in args.which:
