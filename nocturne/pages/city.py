@@ -878,6 +878,7 @@ def _refresh() -> rx.Component:
 
 
 _TIP_JS = "((label, items) => items?.[0]?.payload?.tip ?? label)"
+_TICK = {"fontSize": 11, "fill": "#8f86b3"}
 
 
 def _chart_view() -> rx.Component:
@@ -901,17 +902,17 @@ def _chart_view() -> rx.Component:
                     radius=[4, 4, 0, 0],
                     name="Sat & Sun",
                 ),
-                rx.recharts.x_axis(data_key="label", stroke="#8f86b3", font_size=11, interval=1),
-                rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, font_size=11),
+                rx.recharts.x_axis(data_key="label", stroke="#8f86b3", tick=_TICK, interval=1),
+                rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, tick=_TICK),
                 rx.recharts.graphing_tooltip(
                     cursor={"fill": "rgba(181,108,255,0.08)"},
                     # The sentence alone ("Wed Dec 9: 8 events"), not the bars' values.
                     item_style={"display": "none"},
+                    content_style={"background": "#150f26", "border": "1px solid #3a2d5c"},
+                    label_style={"color": "#efeaff"},
                     custom_attrs={"labelFormatter": rx.Var(_TIP_JS)},
                 ),
-                rx.recharts.legend(
-                    icon_size=10, wrapper_style={"fontSize": "11px", "color": "#8f86b3"}
-                ),
+                rx.recharts.legend(icon_size=10),
                 data=CityState.chart,
                 height=220,
                 width="100%",

@@ -27,6 +27,8 @@ pytestmark = pytest.mark.browser
 CITY = "tx--austin"  # seeded here only: no other browser test lists or refreshes it
 DESKTOP = {"width": 1366, "height": 900}
 CARD = "[data-event-id]"
+DAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
+X_TICKS = '.nc-chart text.recharts-cartesian-axis-tick-value[orientation="bottom"]'
 # Measured in the page: the layout shifts seen so far (images loading, cards arriving).
 SHIFTS_JS = """
 window.__shift = 0;
@@ -160,6 +162,11 @@ def test_day_headings(browser: Browser, austin: str) -> None:
     )
     expect(headings.nth(1)).to_have_text(re.compile(r"^Tomorrow, \w{3} \w{3} \d+$"))
     expect(headings).to_have_text(_expected_headings())
+    # The chart's axis reads as days, its tooltip as a sentence.
+    ticks = page.locator(X_TICKS)
+    expect(ticks.first).to_have_text(re.compile(rf"^{DAY} \d{{1,2}}$"))
+    assert all(re.fullmatch(rf"{DAY} \d{{1,2}}", t) for t in ticks.all_text_contents())
+    assert re.fullmatch(rf"{DAY} [A-Z][a-z]{{2}} \d+: \d+ events?", _tooltip(page, 2))
     assert re.fullmatch(
         r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \w{3} \d+", headings.nth(2).inner_text()
     )
@@ -186,6 +193,19 @@ def _chip_counts(page: Page) -> dict[str, int]:
             "(els) => els.map((e) => [e.dataset.tag, e.querySelector('.nc-chip-count').innerText])"
         )
     }
+
+
+def _tooltip(page: Page, index: int) -> str:
+    """The chart's tooltip over the ``index``-th day (one of the labelled ones: even)."""
+    chart = page.locator(".nc-chart .recharts-wrapper")
+    tick = page.locator(X_TICKS).nth(index // 2).bounding_box()
+    plot = chart.bounding_box()
+    assert tick and plot
+    x = tick["x"] + tick["width"] / 2 - plot["x"]
+    chart.hover(position={"x": x, "y": plot["height"] / 3})
+    label = page.locator(".recharts-tooltip-label")
+    expect(label).to_be_visible()
+    return label.inner_text()
 
 
 def _order(page: Page) -> list[tuple[str, str]]:
@@ -216,14 +236,15 @@ def test_live_cards_take_their_place_and_the_reader_stays_put(
     before = target.bounding_box()
     assert before and abs(before["y"] - 90) < 2
     chips_before = _chip_counts(reader)
+    bar_before = _tooltip(other, 2)  # the day after tomorrow, where one arrives
 
-    # Three new events: tomorrow (far above the reader), later the night they read, and
-    # in 13 days.
+    # Three new events: the day after tomorrow (far above the reader), later the night
+    # they read, and in 13 days.
     tz = require_city(CITY).tz
     today = datetime.now(UTC).astimezone(tz).date()
     starts = [
         datetime.combine(today + timedelta(days=13), time(21, 5), tz),
-        datetime.combine(today + timedelta(days=1), time(21, 5), tz),
+        datetime.combine(today + timedelta(days=2), time(21, 5), tz),
         datetime.combine(night, time(23, 55), tz),
     ]
     new = [_event(f"Arrival {i}", start, f"arrive-{i}") for i, start in enumerate(starts)]
@@ -257,6 +278,11 @@ def test_live_cards_take_their_place_and_the_reader_stays_put(
     reader.wait_for_timeout(800)
     after = reader.locator(f'[data-event-id="{target_id}"]').bounding_box()
     assert after and abs(after["y"] - before["y"]) < 2, (before, after)
+    # The chart counts the one after dark, the day after tomorrow.
+    early = next(c for c in arrived if c["title"] == "Arrival 1")
+    want = int(bar_before.split(": ")[1].split()[0]) + int(early["after_dark"])
+    other.mouse.move(0, 0)
+    assert re.fullmatch(rf".*: {want} events?", _tooltip(other, 2))
     # The tag chips count them.
     gained = Counter(tag for card in arrived for tag in card["tags"] if tag in chips_before)
     assert gained, [card["tags"] for card in arrived]
