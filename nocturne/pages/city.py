@@ -879,6 +879,13 @@ def _refresh() -> rx.Component:
 
 _TIP_JS = "((label, items) => items?.[0]?.payload?.tip ?? label)"
 _TICK = {"fontSize": 11, "fill": "#8f86b3"}
+# The x axis's days, Saturdays and Sundays in the weekend bars' colour and bold.
+_DAY_TICK_JS = """(({x, y, payload}) => {
+  const weekend = /^(Sat|Sun) /.test(payload.value);
+  return jsx("text", {x, y: y + 12, textAnchor: "middle", fontSize: 11,
+    fill: weekend ? "#ff5fa2" : "#8f86b3", fontWeight: weekend ? 700 : 400,
+    className: weekend ? "nc-tick nc-tick--weekend" : "nc-tick"}, payload.value);
+})"""
 
 
 def _chart_view() -> rx.Component:
@@ -902,7 +909,12 @@ def _chart_view() -> rx.Component:
                     radius=[4, 4, 0, 0],
                     name="Sat & Sun",
                 ),
-                rx.recharts.x_axis(data_key="label", stroke="#8f86b3", tick=_TICK, interval=1),
+                rx.recharts.x_axis(
+                    data_key="label",
+                    stroke="#8f86b3",
+                    interval=1,
+                    custom_attrs={"tick": rx.Var(_DAY_TICK_JS)},
+                ),
                 rx.recharts.y_axis(stroke="#8f86b3", allow_decimals=False, width=28, tick=_TICK),
                 rx.recharts.graphing_tooltip(
                     cursor={"fill": "rgba(181,108,255,0.08)"},

@@ -28,7 +28,7 @@ CITY = "tx--austin"  # seeded here only: no other browser test lists or refreshe
 DESKTOP = {"width": 1366, "height": 900}
 CARD = "[data-event-id]"
 DAY = "(Mon|Tue|Wed|Thu|Fri|Sat|Sun)"
-X_TICKS = '.nc-chart text.recharts-cartesian-axis-tick-value[orientation="bottom"]'
+X_TICKS = ".nc-chart text.nc-tick"
 # Measured in the page: the layout shifts seen so far (images loading, cards arriving).
 SHIFTS_JS = """
 window.__shift = 0;
@@ -165,7 +165,10 @@ def test_day_headings(browser: Browser, austin: str) -> None:
     # The chart's axis reads as days, its tooltip as a sentence.
     ticks = page.locator(X_TICKS)
     expect(ticks.first).to_have_text(re.compile(rf"^{DAY} \d{{1,2}}$"))
-    assert all(re.fullmatch(rf"{DAY} \d{{1,2}}", t) for t in ticks.all_text_contents())
+    days = ticks.all_text_contents()
+    assert all(re.fullmatch(rf"{DAY} \d{{1,2}}", t) for t in days), days
+    weekend = page.locator(".nc-chart text.nc-tick--weekend").all_text_contents()
+    assert weekend and weekend == [t for t in days if t.startswith(("Sat", "Sun"))]
     assert re.fullmatch(rf"{DAY} [A-Z][a-z]{{2}} \d+: \d+ events?", _tooltip(page, 2))
     assert re.fullmatch(
         r"(Mon|Tues|Wednes|Thurs|Fri|Satur|Sun)day, \w{3} \d+", headings.nth(2).inner_text()
