@@ -46,6 +46,8 @@ def test_worker_settings_register_every_job_and_the_schedule():
         "send_confirmation",
         "send_weekly_digests",
         "retag_events",
+        "preview_suggestion",
+        "send_suggestion_decision",
     }
     by_name = {cj.name: cj for cj in WorkerSettings.cron_jobs}
     start = datetime(2030, 6, 3, 0, 0, 30).astimezone()  # a Monday
