@@ -25,6 +25,7 @@ from nocturne.crud.events import get_event_page
 from nocturne.event_details import location_line, plain_summary, safe_href, time_range
 from nocturne.models import Event
 from nocturne.settings import settings
+from scrapers.sites import GATHERED_FROM
 
 router = APIRouter(include_in_schema=False)
 
@@ -113,7 +114,7 @@ def city_tags(city: City) -> str:
         title=f"Underground events in {city.name}, {city.state} · {SITE_NAME}",
         description=(
             f"Tonight and this week in {city.name}: club nights, live music, art and "
-            "performance after dark, gathered from Eventbrite, Meetup, Luma and local calendars."
+            f"performance after dark, gathered from {GATHERED_FROM}."
         ),
         url=f"{_origin()}/city/{city.id}",
     )

@@ -708,15 +708,25 @@ def _tab_connected(client_token: str) -> bool:
 # --- view ------------------------------------------------------------------------------
 
 
-def _tag_chip(chip: rx.Var[TagChip]) -> rx.Component:
-    on = CityState.tag == chip["tag"]
+def _chip(*children: Any, on: Any, small: bool = False, **props: Any) -> rx.Component:
+    """A toggle button of the filter rows, pressed while ``on`` holds."""
+    base = "nc-chip nc-chip--small" if small else "nc-chip"
     return rx.el.button(
-        chip["label"],
-        rx.el.span(chip["count"], class_name="nc-chip-count"),
-        on_click=CityState.set_tag(chip["tag"]),
-        class_name=rx.cond(on, "nc-chip nc-chip--small nc-chip--on", "nc-chip nc-chip--small"),
+        *children,
+        class_name=rx.cond(on, f"{base} nc-chip--on", base),
         aria_pressed=rx.cond(on, "true", "false"),
         type="button",
+        **props,
+    )
+
+
+def _tag_chip(chip: rx.Var[TagChip]) -> rx.Component:
+    return _chip(
+        chip["label"],
+        rx.el.span(chip["count"], class_name="nc-chip-count"),
+        on=CityState.tag == chip["tag"],
+        small=True,
+        on_click=CityState.set_tag(chip["tag"]),
         data_tag=chip["tag"],
     )
 
@@ -725,12 +735,10 @@ def _views() -> rx.Component:
     return rx.el.div(
         rx.el.div(
             *[
-                rx.el.button(
+                _chip(
                     label,
+                    on=CityState.view == key,
                     on_click=CityState.set_view(key),
-                    class_name=rx.cond(CityState.view == key, "nc-chip nc-chip--on", "nc-chip"),
-                    aria_pressed=rx.cond(CityState.view == key, "true", "false"),
-                    type="button",
                     id=f"view-{key}",
                 )
                 for key, label in VIEWS.items()
@@ -753,13 +761,7 @@ def _filters() -> rx.Component:
     return rx.el.div(
         rx.el.div(
             *[
-                rx.el.button(
-                    label,
-                    on_click=CityState.set_when(key),
-                    class_name=rx.cond(CityState.when == key, "nc-chip nc-chip--on", "nc-chip"),
-                    aria_pressed=rx.cond(CityState.when == key, "true", "false"),
-                    type="button",
-                )
+                _chip(label, on=CityState.when == key, on_click=CityState.set_when(key))
                 for key, label in WHEN_CHOICES.items()
             ],
             role="group",
@@ -767,20 +769,16 @@ def _filters() -> rx.Component:
             class_name="nc-chips",
         ),
         rx.el.div(
-            rx.el.button(
+            _chip(
                 "Free only",
+                on=CityState.free_only,
                 on_click=CityState.set_free_only(~CityState.free_only),
-                class_name=rx.cond(CityState.free_only, "nc-chip nc-chip--on", "nc-chip"),
-                aria_pressed=rx.cond(CityState.free_only, "true", "false"),
-                type="button",
             ),
-            rx.el.button(
+            _chip(
                 "All ages",
+                on=CityState.all_ages,
                 on_click=CityState.set_all_ages(~CityState.all_ages),
-                class_name=rx.cond(CityState.all_ages, "nc-chip nc-chip--on", "nc-chip"),
-                aria_pressed=rx.cond(CityState.all_ages, "true", "false"),
                 title="Events whose listing says all ages are welcome",
-                type="button",
             ),
             rx.el.label(
                 rx.el.span("Source", class_name="nc-sr-only"),
